@@ -1,0 +1,67 @@
+"""Execute notebooks top to bottom, unattended (used by the tests, `make figures` and `make pdf`).
+
+    python -m helpers.run_notebooks [--quick] [--out DIR] notebooks/01_activations.ipynb ...
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+KERNEL = "rnn-workbook"
+
+
+@contextmanager
+def workbook_environment(quick: bool):
+    """Set WORKBOOK_QUICK and TQDM_DISABLE for kernels started inside the block, then restore."""
+    wanted = {"WORKBOOK_QUICK": "1" if quick else "0", "TQDM_DISABLE": "1"}
+    saved = {key: os.environ.get(key) for key in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def execute(path: Path, quick: bool, cell_timeout: int = 600) -> nbformat.NotebookNode:
+    """Run the notebook at `path` in its own folder and return it with outputs.
+
+    Raises `nbclient.exceptions.CellExecutionError` naming the failing cell.
+    """
+    path = Path(path)
+    notebook = nbformat.read(path, as_version=4)
+    kernel = notebook.metadata.get("kernelspec", {}).get("name", KERNEL)
+    with workbook_environment(quick):
+        NotebookClient(notebook, timeout=cell_timeout, kernel_name=kernel,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    return notebook
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--quick", action="store_true", help="quick mode (WORKBOOK_QUICK=1)")
+    parser.add_argument("--out", type=Path, help="folder for the executed copies")
+    args = parser.parse_args(argv)
+    for path in args.notebooks:
+        start = time.perf_counter()
+        notebook = execute(path, quick=args.quick)
+        print(f"{path}: ran in {time.perf_counter() - start:.0f} s ({'quick' if args.quick else 'full'} mode)")
+        if args.out:
+            args.out.mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook, args.out / path.name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
