@@ -78,7 +78,10 @@ def array(name: str, value, ndim: int | tuple[int, ...] | None = None, finite: b
     """Return `value` as a numeric ndarray, checking its number of dimensions and finiteness."""
     if isinstance(value, (str, bytes)) or value is None:
         fail(name, "a numeric array", value, TypeError)
-    result = np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype)
+    try:
+        result = np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):  # ragged nested lists, entries that do not convert to `dtype`
+        fail(name, "a rectangular numeric array", value)
     if result.dtype == object or not (np.issubdtype(result.dtype, np.number) or result.dtype == bool):
         fail(name, "a numeric array", value, TypeError)
     if ndim is not None:
@@ -136,6 +139,10 @@ def rng(name: str, value) -> np.random.Generator:
 
 def choice(name: str, value, options) -> object:
     """One of a fixed set of options."""
-    if value not in options:
+    try:
+        known = value in options
+    except (TypeError, ValueError):  # e.g. an array, whose comparison has no single truth value
+        known = False
+    if not known:
         fail(name, "one of " + ", ".join(repr(o) for o in options), value)
     return value

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
+
+from helpers import validate
+
 
 class BaseLayer:
     """A layer: `forward(input_tensor)` stores what `backward(error_tensor)` needs.
@@ -42,10 +46,15 @@ class TrainableLayer(BaseLayer):
 
     @optimizer.setter
     def optimizer(self, optimizer):
-        self._optimizer = optimizer
+        self._optimizer = checked_optimizer(optimizer)
 
     def initialize(self, weights_initializer, bias_initializer):
         raise NotImplementedError
+
+    def calculate_regularization_loss(self) -> float:
+        """The optimizer's regularizer norm of `weights` (0.0 without optimizer or regularizer)."""
+        regularizer = getattr(self.optimizer, "regularizer", None)
+        return 0.0 if regularizer is None else float(regularizer.norm(self.weights))
 
     def get_weights(self):
         return self.weights
@@ -62,4 +71,33 @@ class TrainableLayer(BaseLayer):
 
 def own_copy(optimizer):
     """A deep copy of `optimizer` (None stays None), so that layers never share optimizer state."""
-    return None if optimizer is None else copy.deepcopy(optimizer)
+    return None if optimizer is None else copy.deepcopy(checked_optimizer(optimizer))
+
+
+def checked_optimizer(optimizer, name: str = "optimizer"):
+    """`optimizer` itself when it is None or has a `calculate_update` method; TypeError otherwise."""
+    if optimizer is not None and not callable(getattr(optimizer, "calculate_update", None)):
+        validate.fail(name, "None or an optimizer with calculate_update(weights, gradient)", optimizer,
+                      TypeError)
+    return optimizer
+
+
+def checked_initializer(initializer, name: str):
+    """`initializer` itself when it has an `initialize(shape, fan_in, fan_out)` method; TypeError otherwise."""
+    if not callable(getattr(initializer, "initialize", None)):
+        validate.fail(name, "an initializer with initialize(weights_shape, fan_in, fan_out)", initializer,
+                      TypeError)
+    return initializer
+
+
+def error_like(error_tensor, reference: np.ndarray | None, name: str = "error_tensor") -> np.ndarray:
+    """`error_tensor` as a finite array shaped like `reference` (the array the forward pass produced).
+
+    RuntimeError when `reference` is None, i.e. `backward` was called before `forward`.
+    """
+    if reference is None:
+        raise RuntimeError("backward: call forward first (nothing stored from a forward pass)")
+    error = validate.array(name, error_tensor)
+    if error.shape != reference.shape:
+        validate.fail(name, f"shape {reference.shape} (the shape of the forward pass)", error)
+    return error

@@ -1,0 +1,128 @@
+"""Batch normalization over the batch axis (vectors) or the batch and spatial axes (images)."""
+from __future__ import annotations
+
+import numpy as np
+
+from helpers import validate
+from helpers.framework.base import TrainableLayer, error_like, own_copy
+
+
+class BatchNormalization(TrainableLayer):
+    """y = gamma * (x - mean) / sqrt(var + eps) + beta per channel, for (B, C) or (B, C, H, W) input.
+
+    gamma is `weights`, beta is `bias`, both (C,). Training uses the batch mean and variance and
+    updates moving averages (initialised from the first training batch, then
+    ``m = momentum * m + (1 - momentum) * batch``); the testing phase uses the moving averages.
+    `backward` sets `gradient_weights` and `gradient_bias`; with an optimizer, gamma and beta are
+    updated by separate copies of it.
+    """
+
+    eps = 1e-11
+    momentum = 0.8
+
+    def __init__(self, channels):
+        super().__init__()
+        self.channels = validate.positive_int("channels", channels)
+        self.gradient_bias = None
+        self.moving_mean = None
+        self.moving_var = None
+        self._image_shape = None
+        self._normalized = None
+        self._std = None
+        self._used_batch_statistics = False
+        self._optimizer_bias = None
+        self.initialize(None, None)
+
+    def initialize(self, weights_initializer, bias_initializer) -> None:
+        """Reset gamma to ones and beta to zeros; the initializers are ignored (as in the course)."""
+        self._weights = np.ones(self.channels)
+        self._bias = np.zeros(self.channels)
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self._weights
+
+    @weights.setter
+    def weights(self, weights):
+        self._weights = self._checked_parameter("weights", weights)
+
+    @property
+    def bias(self) -> np.ndarray:
+        return self._bias
+
+    @bias.setter
+    def bias(self, bias):
+        self._bias = self._checked_parameter("bias", bias)
+
+    @TrainableLayer.optimizer.setter
+    def optimizer(self, optimizer):
+        self._optimizer = own_copy(optimizer)
+        self._optimizer_bias = own_copy(optimizer)
+
+    def calculate_regularization_loss(self) -> float:
+        """The regularizer's norm of gamma plus that of beta (both are updated with it)."""
+        regularizer = getattr(self.optimizer, "regularizer", None)
+        if regularizer is None:
+            return 0.0
+        return float(regularizer.norm(self._weights) + regularizer.norm(self._bias))
+
+    def reformat(self, tensor) -> np.ndarray:
+        """(B, C, H, W) -> (B*H*W, C), remembering (B, C, H, W); (B*H*W, C) -> (B, C, H, W) inverts it."""
+        tensor = validate.array("tensor", tensor, ndim=(2, 4))
+        if tensor.ndim == 4:
+            validate.shape("tensor", tensor, (None, self.channels, None, None))
+            self._image_shape = tensor.shape
+            return tensor.transpose(0, 2, 3, 1).reshape(-1, self.channels)
+        if self._image_shape is None:
+            raise RuntimeError("reformat: a (B*H*W, C) tensor goes back to images only after an image "
+                               "tensor was reformatted")
+        b, c, h, w = self._image_shape
+        validate.shape("tensor", tensor, (b * h * w, c))
+        return tensor.reshape(b, h, w, c).transpose(0, 3, 1, 2)
+
+    def forward(self, input_tensor) -> np.ndarray:
+        x = validate.array("input_tensor", input_tensor, ndim=(2, 4))
+        validate.shape("input_tensor", x, (None, self.channels) + (None,) * (x.ndim - 2))
+        image = x.ndim == 4
+        rows = self.reformat(x) if image else x
+        if self.testing_phase:
+            if self.moving_mean is None:
+                raise RuntimeError("forward: the testing phase needs moving averages; train on a batch first")
+            mean, var = self.moving_mean, self.moving_var
+        else:
+            mean, var = rows.mean(axis=0), rows.var(axis=0)
+            self._update_moving_averages(mean, var)
+        self._used_batch_statistics = not self.testing_phase
+        self._std = np.sqrt(var + self.eps)
+        self._normalized = (rows - mean) / self._std
+        output = self._weights * self._normalized + self._bias
+        return self.reformat(output) if image else output
+
+    def backward(self, error_tensor) -> np.ndarray:
+        if self._normalized is None:
+            raise RuntimeError("backward: call forward first (nothing stored from a forward pass)")
+        error = validate.array("error_tensor", error_tensor, ndim=(2, 4))
+        image = error.ndim == 4
+        rows = error_like(self.reformat(error) if image else error, self._normalized)
+        self.gradient_weights = np.sum(rows * self._normalized, axis=0)
+        self.gradient_bias = np.sum(rows, axis=0)
+        gradient = rows
+        if self._used_batch_statistics:
+            gradient = rows - rows.mean(axis=0) - self._normalized * np.mean(rows * self._normalized, axis=0)
+        gradient = gradient * self._weights / self._std
+        if self.optimizer is not None:
+            self._weights = self.optimizer.calculate_update(self._weights, self.gradient_weights)
+            self._bias = self._optimizer_bias.calculate_update(self._bias, self.gradient_bias)
+        return self.reformat(gradient) if image else gradient
+
+    def _update_moving_averages(self, mean: np.ndarray, var: np.ndarray) -> None:
+        if self.moving_mean is None:
+            self.moving_mean, self.moving_var = mean.copy(), var.copy()
+        else:
+            self.moving_mean = self.momentum * self.moving_mean + (1.0 - self.momentum) * mean
+            self.moving_var = self.momentum * self.moving_var + (1.0 - self.momentum) * var
+
+    def _checked_parameter(self, name: str, value) -> np.ndarray:
+        value = validate.array(name, value, ndim=1)
+        validate.shape(name, value, (self.channels,))
+        return np.array(value, dtype=float)

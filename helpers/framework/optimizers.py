@@ -1,0 +1,108 @@
+"""Optimizers: `calculate_update(weight_tensor, gradient_tensor)` returns the new weights.
+
+Each optimizer keeps its state (velocity, moments) for one weight array: every layer gets its own
+copy. A regularizer, when added, shrinks the pre-update weights outside that state:
+``w_new = step(w, g) - learning_rate * regularizer.calculate_gradient(w)``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from helpers import validate
+
+
+class Optimizer:
+    """Base class: `learning_rate`, `regularizer` (None by default) and `add_regularizer`."""
+
+    def __init__(self, learning_rate):
+        self.learning_rate = validate.positive("learning_rate", learning_rate)
+        self.regularizer = None
+
+    def add_regularizer(self, regularizer) -> None:
+        for method in ("calculate_gradient", "norm"):
+            if not callable(getattr(regularizer, method, None)):
+                validate.fail("regularizer", "a regularizer with calculate_gradient(w) and norm(w)",
+                              regularizer, TypeError)
+        self.regularizer = regularizer
+
+    def calculate_update(self, weight_tensor, gradient_tensor) -> np.ndarray:
+        weights = validate.array("weight_tensor", weight_tensor)
+        gradient = validate.array("gradient_tensor", gradient_tensor)
+        if gradient.shape != weights.shape:
+            validate.fail("gradient_tensor", f"shape {weights.shape} (the weights' shape)", gradient)
+        updated = self._step(weights, gradient)
+        if self.regularizer is not None:
+            updated = updated - self.learning_rate * self.regularizer.calculate_gradient(weights)
+        return updated
+
+    def _step(self, weights: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _state(self, name: str, like: np.ndarray) -> np.ndarray:
+        """The state array `name` (zeros on first use); ValueError if it belongs to another shape."""
+        state = getattr(self, name)
+        if state is None:
+            return np.zeros_like(like, dtype=float)
+        if state.shape != like.shape:
+            validate.fail("weight_tensor", f"shape {state.shape} (this optimizer already holds state "
+                          "for that shape; give every weight array its own copy)", like)
+        return state
+
+
+class Sgd(Optimizer):
+    """w - learning_rate * g."""
+
+    def _step(self, weights, gradient):
+        return weights - self.learning_rate * gradient
+
+
+class SgdWithMomentum(Optimizer):
+    """v = momentum_rate * v - learning_rate * g;  w + v."""
+
+    def __init__(self, learning_rate, momentum_rate=0.9):
+        super().__init__(learning_rate)
+        self.momentum_rate = validate.real("momentum_rate", momentum_rate, low=0.0, high=1.0, high_open=True)
+        self.velocity = None
+
+    def _step(self, weights, gradient):
+        self.velocity = self.momentum_rate * self._state("velocity", weights) - self.learning_rate * gradient
+        return weights + self.velocity
+
+
+class Adam(Optimizer):
+    """Adam with bias correction; `mu` and `rho` are the decay rates of the first and second moment.
+
+    v = mu v + (1 - mu) g,  r = rho r + (1 - rho) g**2,  v^ = v / (1 - mu**k),  r^ = r / (1 - rho**k),
+    w - learning_rate * v^ / (sqrt(r^) + eps)   with step count k starting at 1 and eps = 1e-8.
+    """
+
+    def __init__(self, learning_rate, mu=0.9, rho=0.999, eps=1e-8):
+        super().__init__(learning_rate)
+        self.mu = validate.real("mu", mu, low=0.0, high=1.0, high_open=True)
+        self.rho = validate.real("rho", rho, low=0.0, high=1.0, high_open=True)
+        self.eps = validate.positive("eps", eps)
+        self.v = None
+        self.r = None
+        self.k = 0
+
+    def _step(self, weights, gradient):
+        self.v = self.mu * self._state("v", weights) + (1.0 - self.mu) * gradient
+        self.r = self.rho * self._state("r", weights) + (1.0 - self.rho) * gradient ** 2
+        self.k += 1
+        v_hat = self.v / (1.0 - self.mu ** self.k)
+        r_hat = self.r / (1.0 - self.rho ** self.k)
+        return weights - self.learning_rate * v_hat / (np.sqrt(r_hat) + self.eps)
+
+
+class RMSProp(Optimizer):
+    """r = rho r + (1 - rho) g**2;  w - learning_rate * g / (sqrt(r) + eps)."""
+
+    def __init__(self, learning_rate, rho=0.9, eps=1e-8):
+        super().__init__(learning_rate)
+        self.rho = validate.real("rho", rho, low=0.0, high=1.0, high_open=True)
+        self.eps = validate.positive("eps", eps)
+        self.r = None
+
+    def _step(self, weights, gradient):
+        self.r = self.rho * self._state("r", weights) + (1.0 - self.rho) * gradient ** 2
+        return weights - self.learning_rate * gradient / (np.sqrt(self.r) + self.eps)

@@ -1,0 +1,29 @@
+"""The logistic sigmoid layer, numerically stable, keeping its activations for the backward pass."""
+from __future__ import annotations
+
+import numpy as np
+
+from helpers import validate
+from helpers.framework.base import BaseLayer, error_like
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) without overflow: exp only ever sees -|x|, so sigmoid(±1000) is exactly 1 and 0."""
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+class Sigmoid(BaseLayer):
+    """y = sigmoid(x) elementwise, any shape; backward uses sigma' = y (1 - y) from the stored `activations`."""
+
+    def __init__(self):
+        super().__init__()
+        self.activations = None
+
+    def forward(self, input_tensor) -> np.ndarray:
+        self.activations = sigmoid(validate.array("input_tensor", input_tensor))
+        return self.activations
+
+    def backward(self, error_tensor) -> np.ndarray:
+        error = error_like(error_tensor, self.activations)
+        return error * self.activations * (1.0 - self.activations)
