@@ -45,7 +45,7 @@ class RNN(TrainableLayer):
         self.gradient_hidden_state = None
         self._memorize = False
         self._layer_optimizers = (None, None)  # own copies for hidden_layer and output_layer
-        self._stacked = self._states = self._output = None
+        self.stacked_inputs = self.hidden_states = self._output = None  # set by forward
 
     @property
     def memorize(self) -> bool:
@@ -98,18 +98,18 @@ class RNN(TrainableLayer):
             stacked.append(np.concatenate([x_t, h]))
             h = self.tanh.forward(self.hidden_layer.forward(stacked[-1][None]))[0]
             states.append(h)
-        self._stacked, self._states = np.array(stacked), np.array(states)  # (T, D + H), (T + 1, H)
+        self.stacked_inputs, self.hidden_states = np.array(stacked), np.array(states)  # (T, D+H), (T+1, H)
         self.hidden_state = h
-        self._output = self.sigmoid.forward(self.output_layer.forward(self._states[1:]))
+        self._output = self.sigmoid.forward(self.output_layer.forward(self.hidden_states[1:]))
         return self._output
 
     def backward(self, error_tensor) -> np.ndarray:
         """(T, output_size) -> (T, input_size); sets the gradients and, with an optimizer, updates."""
         error = error_like(error_tensor, self._output)
         dh = self.output_layer.backward(self.sigmoid.backward(error))  # (T, H): loss gradient of each h_t
-        dx, full_gradient = self._backpropagate_through_time(dh)
+        dx, full_gradient, self.gradient_hidden_state = backpropagate_through_time(self, dh)
         truncated = self.bptt_length is not None and self.bptt_length < len(dh)
-        self.gradient_weights = self._truncated_weight_gradient(dh) if truncated else full_gradient
+        self.gradient_weights = truncated_weight_gradient(self, dh, self.bptt_length) if truncated else full_gradient
         hidden_optimizer, output_optimizer = self._layer_optimizers
         if hidden_optimizer is not None:
             self.hidden_layer.weights = hidden_optimizer.calculate_update(self.weights, self.gradient_weights)
@@ -117,39 +117,43 @@ class RNN(TrainableLayer):
                 self.output_layer.weights, self.output_layer.gradient_weights)
         return dx
 
-    def _hidden_step_backward(self, steps, delta) -> np.ndarray:
-        """Back through tanh and the hidden layer at time `steps` for the rows of `delta` (n, H).
 
-        Restores what the forward pass stored at those steps, leaves their weight gradient in
-        `hidden_layer.gradient_weights` and returns the gradient of the stacked input [x, h_prev] (n, D + H).
-        """
-        self.tanh.activations = self._states[steps + 1]
-        self.hidden_layer.input_tensor = self._stacked[steps]
-        return self.hidden_layer.backward(self.tanh.backward(delta))
+def hidden_step_backward(layer: RNN, steps: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """Back through tanh and the hidden FC layer at the time indices `steps` for the rows of delta (n, H).
 
-    def _backpropagate_through_time(self, dh):
-        """Full BPTT: dh (T, H) -> input gradient (T, D) and the untruncated weight gradient."""
-        T, D = len(dh), self.input_size
-        dx = np.empty((T, D))
-        gradient = np.zeros_like(self.weights)
-        carried = np.zeros(self.hidden_size)  # gradient reaching h_t from step t + 1
-        for t in reversed(range(T)):
-            d_stacked = self._hidden_step_backward(np.array([t]), (dh[t] + carried)[None])[0]
-            gradient += self.hidden_layer.gradient_weights
-            dx[t], carried = d_stacked[:D], d_stacked[D:]
-        self.gradient_hidden_state = carried
-        return dx, gradient
+    Restores what the forward pass stored at those steps (eq. (6): tanh' from the activation), leaves
+    the weight gradient of those rows in `layer.hidden_layer.gradient_weights` and returns the gradient
+    of the stacked input [x_t, h_{t-1}] (n, D + H).
+    """
+    layer.tanh.activations = layer.hidden_states[steps + 1]
+    layer.hidden_layer.input_tensor = layer.stacked_inputs[steps]
+    return layer.hidden_layer.backward(layer.tanh.backward(delta))
 
-    def _truncated_weight_gradient(self, dh) -> np.ndarray:
-        """Weight gradient of BPTT(k): every output t backpropagated k steps, all outputs at once.
 
-        At lag j, row i of `delta` holds the gradient of the loss term of output t = i + j at h_i.
-        """
-        T, D = len(dh), self.input_size
-        gradient = np.zeros_like(self.weights)
-        delta = dh
-        for lag in range(self.bptt_length):
-            d_stacked = self._hidden_step_backward(np.arange(T - lag), delta)
-            gradient += self.hidden_layer.gradient_weights
-            delta = d_stacked[1:, D:]  # output t moves one step back; rows already at step 0 leave
-        return gradient
+def backpropagate_through_time(layer: RNN, dh: np.ndarray):
+    """Full BPTT, eq. (6)-(10): dh (T, H), the loss gradient of each h_t through its own output
+    -> input gradient (T, D), untruncated weight gradient (D + H + 1, H), initial-state gradient (H,)."""
+    T, D = len(dh), layer.input_size
+    dx = np.empty((T, D))
+    gradient = np.zeros_like(layer.weights)
+    carried = np.zeros(layer.hidden_size)  # the gradient reaching h_t from step t + 1
+    for t in reversed(range(T)):
+        d_stacked = hidden_step_backward(layer, np.array([t]), (dh[t] + carried)[None])[0]
+        gradient += layer.hidden_layer.gradient_weights
+        dx[t], carried = d_stacked[:D], d_stacked[D:]
+    return dx, gradient, carried
+
+
+def truncated_weight_gradient(layer: RNN, dh: np.ndarray, k: int) -> np.ndarray:
+    """Weight gradient of BPTT(k), eq. (15): each output t backpropagated k steps, all outputs at once.
+
+    At lag j, row i of `delta` holds the gradient of output t = i + j's loss term at h_i; k < T.
+    """
+    T, D = len(dh), layer.input_size
+    gradient = np.zeros_like(layer.weights)
+    delta = dh
+    for lag in range(k):
+        d_stacked = hidden_step_backward(layer, np.arange(T - lag), delta)
+        gradient += layer.hidden_layer.gradient_weights
+        delta = d_stacked[1:, D:]  # output t moves one step back; rows already at step 0 leave
+    return gradient
