@@ -8,8 +8,18 @@ STAMP := $(VENV)/.installed
 TORCH_PIN := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 KERNEL := rnn-workbook
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+JUPYTER_CONFIG := $(CURDIR)/jupyter-config
+PDF_PACKAGES := texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc fonts-dejavu-core fonts-dejavu-extra
 
-.PHONY: lab test bench sync figures clean distclean venv
+# `make pdf` stops at once, with one message, when XeLaTeX or pandoc is missing.
+ifneq ($(filter pdf,$(MAKECMDGOALS)),)
+PDF_MISSING := $(strip $(foreach tool,xelatex pandoc,$(if $(shell command -v $(tool)),,$(tool))))
+ifneq ($(PDF_MISSING),)
+$(error make pdf needs $(PDF_MISSING) (not found on PATH): sudo apt-get install $(PDF_PACKAGES))
+endif
+endif
+
+.PHONY: lab test pdf bench sync figures clean distclean venv
 
 venv: $(STAMP)
 
@@ -25,11 +35,22 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (RNN Workbook)" >/dev/null
 	touch $(STAMP)
 
+# jupyter-config/ (on JUPYTER_CONFIG_PATH) gives the server the workbook's PDF export settings and
+# switches off the Jupyter news prompt.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks
+	JUPYTER_CONFIG_PATH="$(JUPYTER_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# make pdf: run every notebook (full mode; QUICK=1 for quick mode), export each to build/pdf/.
+# make pdf NOTEBOOK=notebooks/02_elman_rnn.ipynb: export that notebook as saved, without running it.
+# AUTHOR="Ada Lovelace" (several: "Ada Lovelace; Alan Turing") goes into the title block and the
+# file name: build/pdf/Lovelace-02_elman_rnn.pdf.
+pdf: $(STAMP)
+	$(PY) -m helpers.export --out build/pdf $(if $(AUTHOR),--author "$(AUTHOR)") \
+	  $(if $(NOTEBOOK),"$(NOTEBOOK)",--run $(if $(filter 1 true yes,$(QUICK)),--quick) $(NOTEBOOKS))
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
