@@ -18,9 +18,12 @@ KERNEL = "rnn-workbook"
 
 
 @contextmanager
-def workbook_environment(quick: bool):
-    """Set WORKBOOK_QUICK and TQDM_DISABLE for kernels started inside the block, then restore."""
+def workbook_environment(quick: bool, cache_dir: Path | None = None):
+    """Set WORKBOOK_QUICK, TQDM_DISABLE (and WORKBOOK_CACHE_DIR when given) for kernels started
+    inside the block, then restore the environment."""
     wanted = {"WORKBOOK_QUICK": "1" if quick else "0", "TQDM_DISABLE": "1"}
+    if cache_dir is not None:
+        wanted["WORKBOOK_CACHE_DIR"] = str(cache_dir)
     saved = {key: os.environ.get(key) for key in wanted}
     os.environ.update(wanted)
     try:
@@ -33,15 +36,17 @@ def workbook_environment(quick: bool):
                 os.environ[key] = value
 
 
-def execute(path: Path, quick: bool, cell_timeout: int = 600) -> nbformat.NotebookNode:
+def execute(path: Path, quick: bool, cell_timeout: int = 600,
+            cache_dir: Path | None = None) -> nbformat.NotebookNode:
     """Run the notebook at `path` in its own folder and return it with outputs.
 
-    Raises `nbclient.exceptions.CellExecutionError` naming the failing cell.
+    `cache_dir` gives the kernel its own run cache (WORKBOOK_CACHE_DIR). Raises
+    `nbclient.exceptions.CellExecutionError` naming the failing cell.
     """
     path = Path(path)
     notebook = nbformat.read(path, as_version=4)
     kernel = notebook.metadata.get("kernelspec", {}).get("name", KERNEL)
-    with workbook_environment(quick):
+    with workbook_environment(quick, cache_dir):
         NotebookClient(notebook, timeout=cell_timeout, kernel_name=kernel,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     return notebook

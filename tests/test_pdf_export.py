@@ -93,8 +93,10 @@ def test_fixture_figure_is_vector_and_long_lines_wrap(fixture_export, tmp_path):
 
 
 @pytest.mark.parametrize("path", notebook_params())
-def test_notebook_exports_to_a_clean_pdf(path, tmp_path):
-    result = pdf.export_pdf(path, tmp_path, run=True, quick=True)
+def test_notebook_exports_to_a_clean_pdf(path, tmp_path, quick_run):
+    executed = tmp_path / path.name  # the quick-mode run the execution test made, exported as saved
+    nbformat.write(quick_run(path), executed)
+    result = pdf.export_pdf(executed, tmp_path / "pdf")
     text = pdf_text(result.pdf)
     notebook = nbformat.read(path, as_version=4)
     assert_printable(result, text, notebook)
