@@ -36,11 +36,12 @@ def workbook_environment(quick: bool, cache_dir: Path | None = None):
                 os.environ[key] = value
 
 
-def execute(path: Path, quick: bool, cell_timeout: int = 600,
+def execute(path: Path, quick: bool, cell_timeout: int | None = None,
             cache_dir: Path | None = None) -> nbformat.NotebookNode:
     """Run the notebook at `path` in its own folder and return it with outputs.
 
-    `cache_dir` gives the kernel its own run cache (WORKBOOK_CACHE_DIR). Raises
+    `cell_timeout` limits each cell in seconds (None: no limit, for full-mode sweeps on a cold
+    cache). `cache_dir` gives the kernel its own run cache (WORKBOOK_CACHE_DIR). Raises
     `nbclient.exceptions.CellExecutionError` naming the failing cell.
     """
     path = Path(path)
@@ -57,10 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--quick", action="store_true", help="quick mode (WORKBOOK_QUICK=1)")
     parser.add_argument("--out", type=Path, help="folder for the executed copies")
+    parser.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: no limit)")
     args = parser.parse_args(argv)
     for path in args.notebooks:
         start = time.perf_counter()
-        notebook = execute(path, quick=args.quick)
+        notebook = execute(path, quick=args.quick, cell_timeout=args.timeout)
         print(f"{path}: ran in {time.perf_counter() - start:.0f} s ({'quick' if args.quick else 'full'} mode)")
         if args.out:
             args.out.mkdir(parents=True, exist_ok=True)
