@@ -1,14 +1,15 @@
 """`make bench`: ms per training step (forward + backward) of every recurrent implementation.
 
     .venv/bin/python benchmarks/run.py [--lengths 10 20 40] [--rounds 5] [--seconds 0.3]
-                                       [--threads N] [--clock wall|cpu]
+                                       [--threads N] [--clock wall|cpu] [--rows TEXT ...]
 
 Prints one Markdown table: for B=128, H=128, D=10 and each T, the time per step and the ratio to
 `torch.nn.LSTM` / `torch.nn.RNN` measured in the same run. The implementations are timed in
 interleaved rounds and each keeps its fastest round, so a burst of load from another process
 slows one round of every implementation rather than one implementation. `--threads 1 --clock cpu`
 measures the CPU time of a single thread, which other processes disturb much less than the wall
-time of two threads (see benchmarks/NOTES.md).
+time of two threads (see benchmarks/NOTES.md). `--rows RNN` times only the rows whose name contains
+"RNN" (and the rows they are divided by).
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=0.3, help="time per implementation and round")
     parser.add_argument("--threads", type=int, default=None, help="threads for torch and BLAS (default: theirs)")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument("--rows", nargs="+", default=None, metavar="TEXT",
+                        help="only rows whose name contains one of these texts (default: all)")
     return parser.parse_args(argv)
 
 
@@ -57,9 +60,20 @@ def time_per_call(step, seconds: float, clock) -> float:
             return elapsed / calls
 
 
-def measure(T: int, rounds: int, seconds: float, clock) -> dict[str, tuple[str, float]]:
+def selected(steps: dict, rows) -> dict:
+    """The rows of `steps` whose name contains one of the texts in `rows` (all when None), with their references."""
+    if rows is None:
+        return steps
+    chosen = {name for name in steps if any(text in name for text in rows)}
+    chosen |= {steps[name][0] for name in chosen}
+    if not chosen:
+        raise SystemExit(f"--rows: expected texts found in the row names {list(steps)}, got {rows}")
+    return {name: step for name, step in steps.items() if name in chosen}
+
+
+def measure(T: int, rounds: int, seconds: float, clock, rows=None) -> dict[str, tuple[str, float]]:
     """name -> (reference, fastest ms per step over `rounds` interleaved rounds) for length T."""
-    steps = all_steps(B, T, D, H)
+    steps = selected(all_steps(B, T, D, H), rows)
     for _, step in steps.values():   # warm-up: allocator, oneDNN primitives, BLAS threads
         step()
         step()
@@ -88,7 +102,7 @@ def main(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     clock = CLOCKS[args.clock]
     load_before = os.getloadavg()
-    results = {T: measure(T, args.rounds, args.seconds, clock) for T in args.lengths}
+    results = {T: measure(T, args.rounds, args.seconds, clock, args.rows) for T in args.lengths}
     load_after = os.getloadavg()
     print(f"Training step (forward + backward), B={B}, H={H}, D={D}; ratio to torch.nn.LSTM "
           f"(LSTM rows) or torch.nn.RNN (RNN rows) in the same run; fastest of {args.rounds} interleaved "

@@ -12,7 +12,7 @@ from torch import nn
 
 from helpers import numpy_lstm, numpy_rnn
 from helpers.torch_lstm import FastLSTM
-from helpers.torch_rnn import ElmanRNN
+from helpers.torch_rnn import ElmanRNN, FastElmanRNN
 
 OUTPUT_SIZE = 1
 
@@ -79,7 +79,8 @@ def all_steps(B: int, T: int, D: int, H: int) -> dict[str, tuple[str, callable]]
         "NumPy LSTM float64": ("torch.nn.LSTM", numpy_step("lstm", B, T, D, H, np.float64)),
         "NumPy LSTM float32": ("torch.nn.LSTM", numpy_step("lstm", B, T, D, H, np.float32)),
         "torch.nn.RNN": ("torch.nn.RNN", torch_nn_step(nn.RNN(D, H, batch_first=True), x, y)),
-        "ElmanRNN (from scratch)": ("torch.nn.RNN", from_scratch_step(ElmanRNN(D, H, OUTPUT_SIZE), x, y)),
+        "FastElmanRNN (from scratch)": ("torch.nn.RNN", from_scratch_step(FastElmanRNN(D, H, OUTPUT_SIZE), x, y)),
+        "ElmanRNN (teaching copy)": ("torch.nn.RNN", from_scratch_step(ElmanRNN(D, H, OUTPUT_SIZE), x, y)),
         "NumPy RNN float64": ("torch.nn.RNN", numpy_step("rnn", B, T, D, H, np.float64)),
         "NumPy RNN float32": ("torch.nn.RNN", numpy_step("rnn", B, T, D, H, np.float32)),
     }

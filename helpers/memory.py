@@ -16,11 +16,11 @@ import torch
 from helpers import plots, validate
 from helpers.data import memory_chance_level, memory_task, recall_accuracy
 from helpers.torch_lstm import LSTM, FastLSTM
-from helpers.torch_rnn import ElmanRNN
+from helpers.torch_rnn import FastElmanRNN
 from helpers.training import EarlyStopping, History, cached, fit, make_optimizer
 
 MODELS = ("rnn", "lstm")
-VERSION = 1  # bump when the training code changes its results: cached runs are then retrained
+VERSION = 2  # bump when the training code changes its results: cached runs are then retrained
 
 
 def rnn_parameter_count(input_size: int, hidden_size: int, output_size: int) -> int:
@@ -82,13 +82,13 @@ def checked_config(config: dict) -> dict:
 
 
 def build_model(config: dict) -> torch.nn.Module:
-    """An `ElmanRNN` or `FastLSTM` (forget-gate bias config["forget_bias"]) with V = K + 2 inputs and
+    """A `FastElmanRNN` or `FastLSTM` (forget-gate bias config["forget_bias"]) with V = K + 2 inputs and
     C = K + 1 outputs, initialised from torch's generator seeded with config["seed"]."""
     config = checked_config(config)
     K, H = config["num_symbols"], config["hidden_size"]
     torch.manual_seed(config["seed"])
     if config["model"] == "rnn":
-        return ElmanRNN(K + 2, H, K + 1)
+        return FastElmanRNN(K + 2, H, K + 1)
     return FastLSTM(K + 2, H, K + 1, forget_bias=config["forget_bias"])
 
 

@@ -9,7 +9,7 @@ processes), and the `plot_*` functions draw the results onto a given matplotlib 
 A configuration is a dict of JSON values (`make_config` fills in the defaults and validates it):
 
     length          T, the palindrome length (inputs are the first T - 1 digits)
-    model           "rnn" (`ElmanRNN`) or "lstm" (`FastLSTM`, the fast twin of `LSTM`)
+    model           "rnn" (`FastElmanRNN`) or "lstm" (`FastLSTM`), the fast twins of `ElmanRNN` and `LSTM`
     encoding        "one_hot" (10 features per step) or "digits" (the raw digit value, the sheet's)
     optimizer, lr   "sgd", "momentum", "rmsprop" or "adam" and its learning rate
     hidden_size, batch_size, max_steps (the step cap), max_norm (global gradient clipping)
@@ -37,14 +37,14 @@ from tqdm.auto import tqdm
 from helpers import plots, validate
 from helpers.data import DIGITS, PALINDROME_ENCODINGS, palindrome_splits
 from helpers.torch_lstm import FastLSTM
-from helpers.torch_rnn import ElmanRNN
+from helpers.torch_rnn import FastElmanRNN
 from helpers.training import (OPTIMIZERS, STOP_TARGET, EarlyStopping, History, cache_key, cached,
                               default_cache_dir, fit, make_optimizer)
 
 MODELS = ("rnn", "lstm")
 CHANCE = 1.0 / DIGITS
 CHANCE_MARGIN = 0.05  # a mean accuracy below CHANCE + CHANCE_MARGIN counts as "at chance"
-VERSION = 1  # bump when a change of this module changes what a run produces (invalidates the cache)
+VERSION = 2  # bump when a change of this module changes what a run produces (invalidates the cache)
 
 DEFAULTS = {
     "length": 10, "model": "lstm", "encoding": "one_hot", "optimizer": "rmsprop", "lr": 1e-3,
@@ -93,7 +93,7 @@ def build_model(config: dict) -> torch.nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(c["seed"])
         if c["model"] == "rnn":
-            return ElmanRNN(input_size, c["hidden_size"], DIGITS)
+            return FastElmanRNN(input_size, c["hidden_size"], DIGITS)
         return FastLSTM(input_size, c["hidden_size"], DIGITS, forget_bias=c["forget_bias"])
 
 

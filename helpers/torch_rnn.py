@@ -3,6 +3,10 @@
 Row-vector convention, batch first: x (B, T, D), h (B, H), p (B, T, O) with
 h_t = tanh(x_t @ W_hx + h_{t-1} @ W_hh + b_h) and p_t = h_t @ W_ph + b_p.
 (B is the batch, written N in the NumPy code.)
+
+- `ElmanRNN`: the teaching copy (notebook 02), autograd does the backward pass.
+- `FastElmanRNN`: the same parameters (the state dicts are interchangeable) and the same function,
+  computed with a hand-written backward pass through time (`ElmanRecurrence`). Use it for training.
 """
 from __future__ import annotations
 
@@ -91,3 +95,65 @@ class ElmanRNN(nn.Module):
         p = torch.matmul(torch.stack(hs, dim=1), self.W_ph) + self.b_p  # eq. (2) for all steps
         return p, h
 
+
+class ElmanRecurrence(torch.autograd.Function):
+    """Eq. (1) over a whole sequence with a hand-written backward pass (BPTT, eq. 6-10 of notebook 02).
+
+    forward(x (T, B, D), h0 (B, H), W_hx (D, H), W_hh (H, H), b_h (H,)) -> hs (T, B, H), time-major.
+    torch's tanh is several times slower than its sigmoid on the CPU, and tanh(a) = 2 sigmoid(2a) - 1,
+    so the loop carries u_t = h_t / 2 = sigmoid(2 a_t) - 1/2 with 2 a_t = 2 (x_t W_hx + b_h) + u_{t-1} (4 W_hh):
+    the input parts of all steps are one matrix product into a buffer, and each step updates its slice
+    of that buffer in place (addmm_, sigmoid_, sub_); at the end the buffer is doubled into hs.
+    Backward: eps_t = (1 - h_t^2) * (dhs_t + eps_{t+1} W_hh^T) with dhs_t the gradient arriving at the output
+    h_t: one product and one fused `tanh_backward` per step; the gradients of W_hx, W_hh, b_h and x are one
+    product (or sum) each afterwards.
+    """
+
+    @staticmethod
+    def forward(ctx, x, h0, W_hx, W_hh, b_h):
+        (T, B, D), H = x.shape, W_hh.shape[0]
+        x_rows = x.reshape(T * B, D)
+        buffer = torch.addmm(b_h, x_rows, W_hx, beta=2.0, alpha=2.0).view(T, B, H)   # 2 (x_t W_hx + b_h)
+        W_4 = W_hh * 4.0
+        u = h0 * 0.5
+        for step in buffer.unbind(0):
+            u = step.addmm_(u, W_4).sigmoid_().sub_(0.5)                             # h_t / 2
+        hs = buffer.mul_(2.0)
+        ctx.save_for_backward(x_rows, h0, W_hx, W_hh, hs)
+        return hs
+
+    @staticmethod
+    def backward(ctx, dhs):
+        x_rows, h0, W_hx, W_hh, hs = ctx.saved_tensors
+        (T, B, H), D = hs.shape, W_hx.shape[0]
+        eps = dhs.clone(memory_format=torch.contiguous_format)    # dL/dh_t from the outputs, then eps_t
+        W_hh_t = W_hh.t()
+        eps_next = None
+        for eps_t, h_t in zip(reversed(eps.unbind(0)), reversed(hs.unbind(0))):
+            if eps_next is not None:
+                eps_t.addmm_(eps_next, W_hh_t)                                       # eq. (7)
+            torch.ops.aten.tanh_backward.grad_input(eps_t, h_t, grad_input=eps_t)   # eq. (6)
+            eps_next = eps_t
+        eps_rows = eps.view(T * B, H)
+        dx = torch.mm(W_hx, eps_rows.t()).t().view(T, B, D) if ctx.needs_input_grad[0] else None   # eq. (10)
+        dh0 = torch.mm(eps[0], W_hh_t) if ctx.needs_input_grad[1] else None                        # eq. (10)
+        dW_hh = torch.mm(h0.t(), eps[0]).addmm_(hs[:-1].reshape(-1, H).t(), eps[1:].reshape(-1, H))  # eq. (8)
+        dW_hx = torch.mm(x_rows.t(), eps_rows)                                                     # eq. (9)
+        return dx, dh0, dW_hx, dW_hh, eps_rows.sum(0)
+
+
+class FastElmanRNN(ElmanRNN):
+    """`ElmanRNN` with the same parameters and the same function, computed faster (use it for training).
+
+    forward(x (B, T, D), h0 (B, H) or None) -> p (B, T, O), h_T (B, H): `ElmanRecurrence` runs the
+    whole sequence, then one product gives the read-out of every step.
+    """
+
+    def forward(self, x, h0=None):
+        """x (B, T, D), h0 (B, H) or None (zeros) -> p (B, T, O), h_T (B, H)."""
+        x = checked_sequence("x", x, self.input_size, self.W_hx)
+        (B, T, _), H = x.shape, self.hidden_size
+        h0 = x.new_zeros(B, H) if h0 is None else checked_state("h0", h0, B, H, self.W_hx)
+        hs = ElmanRecurrence.apply(x.transpose(0, 1), h0, self.W_hx, self.W_hh, self.b_h)   # (T, B, H)
+        p = torch.addmm(self.b_p, hs.view(T * B, H), self.W_ph).view(T, B, self.output_size)  # eq. (2)
+        return p.transpose(0, 1).contiguous(), hs[-1]

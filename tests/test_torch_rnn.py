@@ -1,4 +1,5 @@
-"""helpers.torch_rnn.ElmanRNN: equal to the NumPy code (forward and gradients) and to torch.nn.RNN, bad input.
+"""helpers.torch_rnn: ElmanRNN equal to the NumPy code (forward and gradients) and to torch.nn.RNN, bad input;
+FastElmanRNN equal to ElmanRNN and torch.nn.RNN (forward and gradients), its ElmanRecurrence to finite differences.
 
 Tolerance: norm-relative error <= 1e-12 in float64 (DESIGN.md section 2).
 """
@@ -10,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.gradcheck import check
+from helpers.gradcheck import check, rel_error
 from helpers.numpy_rnn import rnn_backward, rnn_forward
-from helpers.torch_rnn import ElmanRNN
+from helpers.torch_rnn import ElmanRecurrence, ElmanRNN, FastElmanRNN
 
 B, T, D, H, O = 3, 6, 4, 5, 2
 TOLERANCE = 1e-12
@@ -115,11 +116,156 @@ def test_constructor_rejects_bad_sizes(arguments, name, error):
         ElmanRNN(*arguments)
 
 
-@pytest.mark.parametrize("x, h0, name", [
+BAD_INPUTS = pytest.mark.parametrize("x, h0, name", [
     (torch.zeros(T, D), None, "x"), (torch.zeros(B, T, D + 1), None, "x"), (torch.zeros(B, 0, D), None, "x"),
     (torch.full((B, T, D), float("nan")), None, "x"), (torch.zeros(B, T, D), torch.zeros(B, H + 1), "h0"),
     (torch.zeros(B, T, D), torch.zeros(H), "h0"), (torch.zeros(B, T, D), torch.full((B, H), float("inf")), "h0")],
     ids=["2d x", "wrong D", "no steps", "nan x", "wrong H", "unbatched h0", "inf h0"])
+
+
+@BAD_INPUTS
 def test_forward_rejects_bad_input(x, h0, name):
     with pytest.raises(ValueError, match=name):
         ElmanRNN(D, H, O)(x, h0)
+
+
+# FastElmanRNN: the training twin of ElmanRNN (hand-written backward pass in ElmanRecurrence).
+
+def twin_models(seed=0, output_size=O):
+    """A float64 ElmanRNN and a FastElmanRNN carrying the same parameters."""
+    torch.manual_seed(seed)
+    simple = ElmanRNN(D, H, output_size).double()
+    fast = FastElmanRNN(D, H, output_size).double()
+    fast.load_state_dict(simple.state_dict())
+    return simple, fast
+
+
+def outputs_and_gradients(model, x, h0, seed=2):
+    """Backpropagate a random weighting of p and h_T through `model`.
+
+    Returns {"p", "h_T"}, the gradients {"x", "h0" (None when they need no gradient), parameter names}
+    as NumPy arrays, and the upstream gradients (dp, dh_T) as tensors.
+    """
+    model.zero_grad()
+    p, h_T = model(x, h0)
+    generator = torch.Generator().manual_seed(seed)
+    dp, dh_T = (torch.randn(out.shape, generator=generator, dtype=out.dtype) for out in (p, h_T))
+    ((p * dp).sum() + (h_T * dh_T).sum()).backward()
+    grads = {"x": x.grad, "h0": None if h0 is None else h0.grad}
+    grads.update({name: parameter.grad for name, parameter in model.named_parameters()})
+    return ({"p": p.detach().numpy(), "h_T": h_T.detach().numpy()},
+            {name: None if g is None else g.numpy() for name, g in grads.items()}, (dp, dh_T))
+
+
+def test_fast_elman_rnn_has_the_parameters_of_elman_rnn():
+    simple, fast = twin_models()
+    assert [(n, p.shape) for n, p in fast.named_parameters()] == [(n, p.shape) for n, p in simple.named_parameters()]
+    assert fast.state_dict().keys() == simple.state_dict().keys() and list(fast.children()) == []
+    torch.manual_seed(3)
+    drawn = FastElmanRNN(D, H, O)
+    torch.manual_seed(3)
+    assert all(torch.equal(a, b) for a, b in zip(drawn.parameters(), ElmanRNN(D, H, O).parameters()))
+
+
+@pytest.mark.parametrize("steps", [1, 2, T])
+def test_fast_elman_rnn_computes_the_same_function_and_gradients(steps):
+    simple, fast = twin_models(seed=10)
+    x_np, h0_np = inputs(seed=11)
+    results = []
+    for model in (simple, fast):
+        x = torch.from_numpy(x_np[:, :steps].copy()).requires_grad_()
+        h0 = torch.from_numpy(h0_np).requires_grad_()
+        results.append(outputs_and_gradients(model, x, h0)[:2])
+    (out_simple, grads_simple), (out_fast, grads_fast) = results
+    check({**{name: (out_fast[name], out_simple[name]) for name in out_simple},
+           **{name: (grads_fast[name], grads_simple[name]) for name in grads_simple}}, TOLERANCE)
+
+
+def test_fast_elman_rnn_without_initial_state_or_input_gradient_matches_elman_rnn():
+    """h0 None means zeros; x and h0 need no gradient (ElmanRecurrence skips dx and dh0)."""
+    simple, fast = twin_models(seed=12)
+    x = torch.from_numpy(inputs(seed=13)[0])
+    out_simple, grads_simple, _ = outputs_and_gradients(simple, x, None)
+    out_fast, grads_fast, _ = outputs_and_gradients(fast, x, None)
+    assert grads_fast["x"] is None and grads_fast["h0"] is None
+    p_zero, h_zero = fast(x, torch.zeros(B, H, dtype=torch.float64))
+    assert np.array_equal(out_fast["p"], p_zero.detach().numpy())
+    assert np.array_equal(out_fast["h_T"], h_zero.detach().numpy())
+    names = [name for name, _ in fast.named_parameters()]
+    check({**{name: (out_fast[name], out_simple[name]) for name in out_simple},
+           **{name: (grads_fast[name], grads_simple[name]) for name in names}}, TOLERANCE)
+
+
+def test_fast_elman_rnn_equals_torch_nn_rnn_forward_and_gradients():
+    """With an identity read-out, p is the sequence of hidden states that nn.RNN returns."""
+    _, fast = twin_models(seed=14, output_size=H)
+    with torch.no_grad():
+        fast.W_ph.copy_(torch.eye(H))
+        fast.b_p.zero_()
+    oracle = torch.nn.RNN(D, H, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        oracle.weight_ih_l0.copy_(fast.W_hx.T)
+        oracle.weight_hh_l0.copy_(fast.W_hh.T)
+        oracle.bias_ih_l0.copy_(fast.b_h)
+        oracle.bias_hh_l0.zero_()
+    x_np, h0_np = inputs(seed=15)
+    x, h0 = (torch.from_numpy(a).requires_grad_() for a in (x_np, h0_np))
+    outs, grads, (dp, dh_T) = outputs_and_gradients(fast, x, h0)
+    x_o, h0_o = (torch.from_numpy(a).requires_grad_() for a in (x_np, h0_np))
+    states, h_last = oracle(x_o, h0_o[None])
+    ((states * dp).sum() + (h_last[0] * dh_T).sum()).backward()
+    check({"p": (outs["p"], states.detach().numpy()), "h_T": (outs["h_T"], h_last[0].detach().numpy()),
+           "x": (grads["x"], x_o.grad.numpy()), "h0": (grads["h0"], h0_o.grad.numpy()),
+           "W_hx": (grads["W_hx"], oracle.weight_ih_l0.grad.T.numpy()),
+           "W_hh": (grads["W_hh"], oracle.weight_hh_l0.grad.T.numpy()),
+           "b_h (bias_ih)": (grads["b_h"], oracle.bias_ih_l0.grad.numpy()),
+           "b_h (bias_hh)": (grads["b_h"], oracle.bias_hh_l0.grad.numpy())}, TOLERANCE)
+
+
+def test_elman_recurrence_passes_torch_gradcheck():
+    """torch.autograd.gradcheck: finite differences (float64) on x, h0, W_hx, W_hh and b_h."""
+    generator = torch.Generator().manual_seed(16)
+    steps, batch, inputs_, hidden = 3, 2, 2, 3   # small: gradcheck builds the full Jacobian
+    shapes = ((steps, batch, inputs_), (batch, hidden), (inputs_, hidden), (hidden, hidden), (hidden,))
+    args = [torch.randn(s, generator=generator, dtype=torch.float64).requires_grad_() for s in shapes]
+    assert torch.autograd.gradcheck(ElmanRecurrence.apply, args, eps=1e-6, atol=1e-8, rtol=1e-6)
+
+
+def test_fast_elman_rnn_inputs_follow_the_parameters_dtype():
+    _, fast = twin_models(seed=17)
+    x_np, h0_np = inputs(seed=18)
+    p64, h64 = fast(x_np, h0_np)               # NumPy input is accepted and converted
+    assert p64.dtype == torch.float64 and p64.shape == (B, T, O) and p64.is_contiguous() and h64.shape == (B, H)
+    x32 = torch.from_numpy(x_np).float().requires_grad_()   # float32 data meets a float64 model
+    p, _ = fast(x32)
+    p.sum().backward()                         # autograd sees the conversion
+    assert p.dtype == torch.float64 and x32.grad.dtype == torch.float32
+    fast32 = fast.float()
+    p32, h32 = fast32(torch.from_numpy(x_np), torch.from_numpy(h0_np))   # float64 data meets a float32 model
+    assert p32.dtype == h32.dtype == torch.float32
+    assert rel_error(p32.detach().double(), p64.detach()) < 1e-5
+
+
+def test_fast_elman_rnn_final_state_continues_the_sequence():
+    _, fast = twin_models(seed=19)
+    x_np, h0_np = inputs(seed=20)
+    x, h0 = torch.from_numpy(x_np), torch.from_numpy(h0_np)
+    p_whole, h_whole = fast(x, h0)
+    p_first, h_mid = fast(x[:, :2], h0)
+    p_rest, h_end = fast(x[:, 2:], h_mid)
+    check({"p": (torch.cat([p_first, p_rest], 1).detach().numpy(), p_whole.detach().numpy()),
+           "h_T": (h_end.detach().numpy(), h_whole.detach().numpy())}, TOLERANCE)
+
+
+@pytest.mark.parametrize("arguments, name, error", [
+    ((0, H, O), "input_size", ValueError), ((D, 2.0, O), "hidden_size", TypeError),
+    ((D, H, -3), "output_size", ValueError)])
+def test_fast_elman_rnn_constructor_rejects_bad_sizes(arguments, name, error):
+    with pytest.raises(error, match=name):
+        FastElmanRNN(*arguments)
+
+
+@BAD_INPUTS
+def test_fast_elman_rnn_rejects_bad_input(x, h0, name):
+    with pytest.raises(ValueError, match=name):
+        FastElmanRNN(D, H, O)(x, h0)
