@@ -4,15 +4,26 @@ A recurrent model reads a sine curve of unknown frequency and predicts the next 
 step (MSE over the sequence). After training it is warmed up on the first 30 samples of held-out
 curves and then generates the next 100 samples by feeding its own predictions back.
 
+Two ways to train (config["teacher_steps"]):
+- None, teacher forcing: the input of every step is the true previous sample (`sequence_loss`). The
+  model never sees its own predictions during training, although the continuation runs on nothing
+  else (exposure bias); a small error of the one-step predictor shifts the frequency of the
+  self-fed oscillator, and the one-step loss hardly notices it.
+- k (default WARMUP), closed loop: the model reads k true samples, then its own predictions, and the
+  gradient flows back through them (`closed_loop_loss`): training optimises the continuation itself.
+  A curriculum (config["ramp"]) starts with teacher forcing and lowers the number of true samples
+  linearly to k over the first `ramp` fraction of the steps (`teacher_steps_at`).
+
     config = sine_config(model="rnn", hidden_size=32, steps=2000)
     model, history = train_sine_model(config)       # or: history = train_sine(config)
     fig = sine_figure(history)                       # loss curve and continuations
 
-Models: "rnn" is `helpers.torch_rnn.ElmanRNN`, "lstm" is `helpers.torch_lstm.FastLSTM` (the fast twin
-of `LSTM`); both have the interface forward(x (B, T, 1), state=None) -> (p (B, T, 1), state).
+Models: "rnn" is `helpers.torch_rnn.FastElmanRNN`, "lstm" is `helpers.torch_lstm.FastLSTM` (the fast
+twins of `ElmanRNN` and `LSTM`); both have the interface forward(x (B, T, 1), state=None) -> (p (B, T, 1), state).
 """
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 
 import ipywidgets as widgets
@@ -22,23 +33,26 @@ import torch
 from helpers import plots, training, validate
 from helpers.data import sine_waves
 from helpers.torch_lstm import FastLSTM
-from helpers.torch_rnn import ElmanRNN
+from helpers.torch_rnn import FastElmanRNN
 from helpers.widgets import panel, show_figure
 
-MODELS = {"rnn": ElmanRNN, "lstm": FastLSTM}
+MODELS = {"rnn": FastElmanRNN, "lstm": FastLSTM}
 WARMUP = 30          # true samples the model reads before generating
 CONTINUATION = 100   # samples it generates from its own predictions
 TEST_SEED = 2018     # the held-out curves: the same for every run, never used for training
 TEST_CURVES = 64
 SHOWN_CURVES = 3
 SHORT_HORIZON = 20   # generated samples of the short-horizon continuation error
-DEFAULTS = {"model": "rnn", "hidden_size": 32, "lr": 1e-2, "steps": 2000, "batch_size": 128,
+LR_SCHEDULES = ("constant", "cosine")
+FREQUENCY_GRID = np.linspace(0.25, 3.0, 2751)  # candidate frequencies of `fit_sines`, spacing 1e-3
+DEFAULTS = {"model": "rnn", "hidden_size": 32, "lr": 3e-3, "steps": 2000, "batch_size": 128,
             "bptt_length": None, "clip_norm": 5.0, "optimizer": "adam", "seed": 0,
-            "eval_every": 100, "version": 1}
+            "eval_every": 100, "teacher_steps": WARMUP, "ramp": 0.5, "lr_schedule": "cosine", "version": 2}
 
 
 def sine_config(**overrides) -> dict:
-    """`DEFAULTS` updated with `overrides`, every entry checked; bptt_length None = full BPTT."""
+    """`DEFAULTS` updated with `overrides`, every entry checked; bptt_length None = full BPTT,
+    teacher_steps None = teacher forcing at every step."""
     unknown = sorted(set(overrides) - set(DEFAULTS))
     if unknown:
         validate.fail("overrides", "keys among " + ", ".join(DEFAULTS), unknown)
@@ -49,6 +63,10 @@ def sine_config(**overrides) -> dict:
     config["lr"] = validate.positive("lr", config["lr"])
     if config["bptt_length"] is not None:
         config["bptt_length"] = validate.positive_int("bptt_length", config["bptt_length"])
+    if config["teacher_steps"] is not None:
+        config["teacher_steps"] = validate.positive_int("teacher_steps", config["teacher_steps"])
+    config["ramp"] = validate.real("ramp", config["ramp"], low=0.0, high=1.0)
+    validate.choice("lr_schedule", config["lr_schedule"], LR_SCHEDULES)
     if config["clip_norm"] is not None:
         config["clip_norm"] = validate.positive("clip_norm", config["clip_norm"])
     validate.choice("optimizer", config["optimizer"], training.OPTIMIZERS)
@@ -84,6 +102,49 @@ def sequence_loss(model, inputs, targets, bptt_length: int | None = None) -> tor
     return torch.mean((torch.cat(predictions, dim=1) - torch.as_tensor(targets, dtype=p.dtype)) ** 2)
 
 
+def closed_loop_loss(model, inputs, targets, teacher_steps: int, bptt_length: int | None = None) -> torch.Tensor:
+    """MSE over every step of inputs (B, T) against targets (B, T) when the model reads only the first
+    `teacher_steps` true inputs and then, at every later step t, its own prediction of sample t.
+
+    The gradient flows back through the fed-back predictions: the loss of a generated sample also
+    trains the steps that produced its inputs. With `bptt_length` k the state and the fed-back
+    prediction are detached every k steps (as in `sequence_loss`). teacher_steps >= T: `sequence_loss`.
+    """
+    x = torch.as_tensor(inputs)[..., None]
+    T = x.shape[1]
+    W = min(validate.positive_int("teacher_steps", teacher_steps), T)
+    k = T if bptt_length is None else validate.positive_int("bptt_length", bptt_length)
+    predictions, state = [], None
+    for chunk in x[:, :W].split(k, dim=1):  # teacher-forced part: the true samples
+        p, state = model(chunk, None if state is None else _detached(state))
+        predictions.append(p[..., 0])
+    fed = predictions[-1][:, -1:]  # the prediction of sample W, (B, 1)
+    for t in range(W, T):  # closed loop: the prediction of sample t is the input of step t
+        if t % k == 0:
+            state, fed = _detached(state), fed.detach()
+        p, state = model(fed[..., None], state)
+        fed = p[..., 0]
+        predictions.append(fed)
+    return torch.mean((torch.cat(predictions, dim=1) - torch.as_tensor(targets, dtype=p.dtype)) ** 2)
+
+
+def teacher_steps_at(config: dict, step: int, length: int) -> int:
+    """True inputs per sequence of `length` at training step 1 … steps (closed-loop training): `length`
+    (teacher forcing) at the start, falling linearly to config["teacher_steps"] at step ramp * steps
+    and staying there; ramp 0: config["teacher_steps"] from the first step."""
+    final = min(config["teacher_steps"], length)
+    progress = 1.0 if config["ramp"] == 0 else min(1.0, step / (config["ramp"] * config["steps"]))
+    return round(length - (length - final) * progress)
+
+
+def learning_rate(config: dict, step: int) -> float:
+    """The learning rate of training step 1 … steps: config["lr"] throughout ("constant"), or decayed
+    from lr to 0 along a half cosine, lr (1 + cos(pi (step - 1) / steps)) / 2 ("cosine")."""
+    if config["lr_schedule"] == "constant":
+        return config["lr"]
+    return config["lr"] * 0.5 * (1.0 + math.cos(math.pi * (step - 1) / config["steps"]))
+
+
 @torch.no_grad()
 def continue_sine(model, warmup, n: int = CONTINUATION) -> np.ndarray:
     """Read warmup (N, W) true samples, then generate n samples from the model's own predictions: (N, n)."""
@@ -107,6 +168,30 @@ def continuation_errors(model, curves=None) -> np.ndarray:
     curves = held_out_curves() if curves is None else curves
     generated = continue_sine(model, curves.inputs[:, :WARMUP], CONTINUATION)
     return np.mean((generated - curves.inputs[:, WARMUP:]) ** 2, axis=0)
+
+
+def fit_sines(samples, step: float = 0.15, frequencies=FREQUENCY_GRID):
+    """Least-squares fit of a sin(w t) + b cos(w t), t = 0, step, 2 step, ..., to each row of samples
+    (N, L), w on the grid `frequencies`: the best w (N,) and the amplitude sqrt(a^2 + b^2) (N,)."""
+    samples = validate.array("samples", samples, ndim=2)
+    step = validate.positive("step", step)
+    grid = validate.array("frequencies", frequencies, ndim=1)
+    phases = grid[:, None] * step * np.arange(samples.shape[1])           # (F, L)
+    basis = np.stack([np.sin(phases), np.cos(phases)], axis=1)           # (F, 2, L)
+    gram = basis @ basis.transpose(0, 2, 1)                              # (F, 2, 2)
+    coefficients = np.linalg.solve(gram[:, None], (basis @ samples.T).transpose(0, 2, 1)[..., None])[..., 0]
+    explained = np.einsum("fnk,fkl,fnl->fn", coefficients, basis, samples[None])  # (F, N): fitted . samples
+    best = np.argmax(explained, axis=0)                                  # least squares = most explained
+    amplitude = np.linalg.norm(coefficients[best, np.arange(samples.shape[0])], axis=1)
+    return grid[best], amplitude
+
+
+def frequency_diagnosis(model, curves=None) -> dict:
+    """Why a continuation fails: true frequency f (N,) of the held-out curves against the frequency
+    and amplitude of a sine fitted to the model's CONTINUATION generated samples (`fit_sines`)."""
+    curves = held_out_curves() if curves is None else curves
+    frequency, amplitude = fit_sines(continue_sine(model, curves.inputs[:, :WARMUP], CONTINUATION), curves.step)
+    return {"true": curves.frequencies.tolist(), "generated": frequency.tolist(), "amplitude": amplitude.tolist()}
 
 
 @torch.no_grad()
@@ -148,10 +233,12 @@ def one_thread():
 def train_sine_model(config: dict, on_step=None):
     """Train the model of `config` on fresh sine batches; return (model, History).
 
-    Each step draws `batch_size` curves (a generator seeded with config["seed"]), clips the global
-    gradient norm to `clip_norm` and updates with `optimizer`. Every `eval_every` steps the held-out
-    metrics are recorded and `history.final["continuation"]` is refreshed; then `on_step(history)` runs.
-    Training runs on one CPU thread (`one_thread`).
+    Each step draws `batch_size` curves (a generator seeded with config["seed"]), computes
+    `sequence_loss` (teacher_steps None) or `closed_loop_loss` with `teacher_steps_at` true inputs,
+    clips the global gradient norm to `clip_norm` and updates with `optimizer` at the step's
+    `learning_rate`. Every `eval_every` steps the held-out metrics are recorded and
+    `history.final["continuation"]` is refreshed; then `on_step(history)` runs. Training runs on one
+    CPU thread (`one_thread`).
     """
     config = sine_config(**config)
     model = make_model(config)
@@ -160,12 +247,19 @@ def train_sine_model(config: dict, on_step=None):
     if on_step is not None and not callable(on_step):
         validate.fail("on_step", "a callable or None", on_step, TypeError)
 
-    def next_batch(_step):
+    def next_batch(step):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, step)
         waves = sine_waves(config["batch_size"], seed=generator)
-        return torch.tensor(waves.inputs, dtype=torch.float32), torch.tensor(waves.targets, dtype=torch.float32)
+        inputs, targets = (torch.tensor(a, dtype=torch.float32) for a in (waves.inputs, waves.targets))
+        closed_loop = config["teacher_steps"] is not None
+        return inputs, targets, teacher_steps_at(config, step, inputs.shape[1]) if closed_loop else None
 
     def loss_fn(model, batch):
-        return sequence_loss(model, *batch, bptt_length=config["bptt_length"])
+        inputs, targets, teacher_steps = batch
+        if teacher_steps is None:
+            return sequence_loss(model, inputs, targets, bptt_length=config["bptt_length"])
+        return closed_loop_loss(model, inputs, targets, teacher_steps, bptt_length=config["bptt_length"])
 
     def report(history):
         history.final["continuation"] = continuation_record(model)
@@ -214,11 +308,23 @@ def plot_continuation_errors(ax, records: dict):
     ax.legend(fontsize="small")
 
 
+def plot_frequency_diagnosis(ax, diagnoses: dict):
+    """Frequency of the generated continuation against the true frequency, one marker set per run:
+    `diagnoses` maps a label to a `frequency_diagnosis`. On the diagonal the phase never drifts."""
+    for label, diagnosis in diagnoses.items():
+        ax.plot(diagnosis["true"], diagnosis["generated"], ".", label=str(label))
+    ax.plot([1, 2], [1, 2], color="gray", linestyle=":", linewidth=1, label="generated = true")
+    ax.set_xlabel("true frequency f")
+    ax.set_ylabel("frequency of the continuation")
+    ax.legend(fontsize="small")
+
+
 def sine_figure(history: training.History, title: str | None = None):
     """Loss curves, continuations of three held-out curves, and the continuation error per generated
     sample, of a finished or running training."""
     fig, (loss_ax, curve_ax, error_ax) = plots.new_figure(3, width=4.6)
-    plots.plot_loss(loss_ax, history, label="training", smooth=10)
+    mode = "teacher forcing" if history.config.get("teacher_steps", WARMUP) is None else "closed loop"
+    plots.plot_loss(loss_ax, history, label=f"training ({mode})", smooth=10)
     if "test_mse" in history.metrics:
         steps, values = history.metric("test_mse")
         loss_ax.plot(steps, values, marker=".", label="held-out (one step)")
@@ -234,10 +340,16 @@ def sine_figure(history: training.History, title: str | None = None):
 
 
 def sine_panel(**defaults) -> widgets.VBox:
-    """Widget panel: hidden size, learning rate, steps, bptt_length (0 = full), clip norm, seed -> Run ->
-    live loss and continuation plot. `defaults` override `DEFAULTS` (e.g. model="lstm")."""
+    """Widget panel: training mode (teacher forcing or closed loop) and its ramp, hidden size, learning
+    rate, steps, bptt_length (0 = full), clip norm, seed -> Run -> live loss and continuation plot.
+    `defaults` override `DEFAULTS` (e.g. model="lstm")."""
     base = sine_config(**defaults)
+    modes = [("teacher forcing", None), (f"closed loop after {WARMUP} true samples", WARMUP)]
+    if base["teacher_steps"] not in (None, WARMUP):
+        modes.append((f"closed loop after {base['teacher_steps']} true samples", base["teacher_steps"]))
     controls = {
+        "teacher_steps": widgets.Dropdown(options=modes, value=base["teacher_steps"], description="training"),
+        "ramp": widgets.FloatSlider(base["ramp"], min=0.0, max=1.0, step=0.05, description="ramp"),
         "hidden_size": widgets.IntSlider(base["hidden_size"], 4, 128, description="hidden size"),
         "lr": widgets.FloatLogSlider(base["lr"], base=10, min=-4, max=-1, description="learning rate"),
         "steps": widgets.IntSlider(base["steps"], 100, 5000, step=100, description="steps"),

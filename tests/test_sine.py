@@ -1,4 +1,5 @@
-"""helpers.sine: configuration, truncated sequence loss, closed-loop continuation, training, plots, panel."""
+"""helpers.sine: configuration, truncated sequence loss, closed-loop loss and continuation, learning-rate
+schedule, training, plots, panel."""
 from __future__ import annotations
 
 import matplotlib
@@ -7,7 +8,8 @@ import pytest
 import torch
 
 from helpers import sine
-from helpers.gradcheck import check
+from helpers.data import sine_waves
+from helpers.gradcheck import check, numerical_gradient
 
 matplotlib.use("Agg")
 TINY = {"hidden_size": 8, "batch_size": 8, "steps": 20, "eval_every": 10}
@@ -37,6 +39,9 @@ def test_config_defaults_and_overrides():
     config = sine.sine_config(hidden_size=16, bptt_length=10)
     assert config == {**sine.DEFAULTS, "hidden_size": 16, "bptt_length": 10}
     assert sine.DEFAULTS["clip_norm"] == 5.0 and sine.DEFAULTS["bptt_length"] is None
+    assert sine.DEFAULTS["teacher_steps"] == sine.WARMUP and sine.DEFAULTS["lr_schedule"] == "cosine"
+    assert sine.DEFAULTS["ramp"] == 0.5
+    assert sine.sine_config(teacher_steps=None)["teacher_steps"] is None
 
 
 @pytest.mark.parametrize("overrides, name, error", [
@@ -44,6 +49,8 @@ def test_config_defaults_and_overrides():
     ({"lr": -1.0}, "lr", ValueError), ({"steps": 1.5}, "steps", TypeError),
     ({"bptt_length": 0}, "bptt_length", ValueError), ({"clip_norm": 0.0}, "clip_norm", ValueError),
     ({"optimizer": "lbfgs"}, "optimizer", ValueError), ({"seed": -1}, "seed", ValueError),
+    ({"teacher_steps": 0}, "teacher_steps", ValueError), ({"teacher_steps": 2.5}, "teacher_steps", TypeError),
+    ({"lr_schedule": "step"}, "lr_schedule", ValueError), ({"ramp": 1.5}, "ramp", ValueError),
     ({"hiden_size": 8}, "overrides", ValueError)])
 def test_config_rejects_bad_entries(overrides, name, error):
     with pytest.raises(error, match=name):
@@ -98,6 +105,126 @@ def test_continuation_feeds_each_prediction_back_as_the_next_input(kind):
     check({"generated": (generated, p[:, warmup.shape[1] - 1:, 0].numpy())}, 1e-12)
 
 
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_closed_loop_loss_runs_the_model_on_its_own_predictions(kind):
+    model = float64_model(kind, seed=6)
+    inputs, targets = waves(seed=7, length=15)
+    W = 6
+    with torch.no_grad():
+        teacher_forced, _ = model(inputs[:, :W, None])
+        loss = sine.closed_loop_loss(model, inputs, targets, W)
+    # Predictions 1..W-1 see true inputs; from the W-th on they are `continue_sine`'s generated samples.
+    generated = sine.continue_sine(model, inputs[:, :W].numpy(), n=inputs.shape[1] - W + 1)
+    predictions = np.concatenate([teacher_forced[:, :W - 1, 0].numpy(), generated], axis=1)
+    expected = np.mean((predictions - targets.numpy()) ** 2)
+    check({"closed-loop loss": (np.array([loss.item()]), np.array([expected]))}, 1e-12)
+    # The true inputs after the first W never enter the closed-loop loss (teacher forcing reads them).
+    scrambled = inputs.clone()
+    scrambled[:, W:] = torch.from_numpy(np.random.default_rng(8).standard_normal((inputs.shape[0], inputs.shape[1] - W)))
+    with torch.no_grad():
+        assert sine.closed_loop_loss(model, scrambled, targets, W).item() == loss.item()
+        assert sine.sequence_loss(model, scrambled, targets).item() != sine.sequence_loss(model, inputs, targets).item()
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_closed_loop_loss_equals_teacher_forcing_when_every_input_is_true(kind):
+    model = float64_model(kind, seed=9)
+    inputs, targets = waves(seed=10, length=10)
+    for teacher_steps in (10, 25):
+        for k in (None, 4):
+            tf = parameter_gradients(model, sine.sequence_loss(model, inputs, targets, k))
+            cl = parameter_gradients(model, sine.closed_loop_loss(model, inputs, targets, teacher_steps, k))
+            check({name: (cl[name], tf[name]) for name in tf}, 1e-12)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_closed_loop_gradient_flows_through_the_fed_back_predictions(kind):
+    """Every parameter's gradient against central differences (float64, step 1e-5): the feedback path
+    is part of the loss, so detaching the fed-back predictions would fail this check."""
+    model = float64_model(kind, seed=11)
+    inputs, targets = waves(seed=12, batch=3, length=9)
+    W = 3
+    analytic = parameter_gradients(model, sine.closed_loop_loss(model, inputs, targets, W))
+
+    def loss():
+        with torch.no_grad():
+            return sine.closed_loop_loss(model, inputs, targets, W).item()
+
+    numeric = {name: numerical_gradient(loss, p.data.numpy()) for name, p in model.named_parameters()}
+    check({name: (analytic[name], numeric[name]) for name in analytic}, 1e-7)
+
+    # The same loss with the predictions detached before they are fed back has a different gradient.
+    detached_model = float64_model(kind, seed=11)
+    p, state = detached_model(inputs[:, :W, None])
+    predictions, fed = [p[..., 0]], p[:, -1:, 0]
+    for _ in range(W, inputs.shape[1]):
+        p, state = detached_model(fed.detach()[..., None], state)
+        fed = p[..., 0]
+        predictions.append(fed)
+    cut = parameter_gradients(detached_model, torch.mean((torch.cat(predictions, 1) - targets) ** 2))
+    assert any(not np.allclose(cut[name], analytic[name]) for name in analytic)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_truncated_closed_loop_loss_keeps_the_value_and_cuts_the_gradient(kind):
+    model = float64_model(kind, seed=13)
+    inputs, targets = waves(seed=14, length=12)
+    W, k = 5, 4
+    full = sine.closed_loop_loss(model, inputs, targets, W)
+    truncated = sine.closed_loop_loss(model, inputs, targets, W, k)
+    assert truncated.item() == pytest.approx(full.item(), rel=1e-14)
+    # Brute force: run every chunk of k steps from the state (and fed-back prediction) the full
+    # pass reached at its start, held constant; the gradient of the sum is the truncated gradient.
+    T = inputs.shape[1]
+    with torch.no_grad():
+        starts, state, fed = {}, None, None
+        for t in range(T):
+            if t % k == 0:
+                starts[t] = (state, fed)
+            p, state = model((inputs[:, t:t + 1] if t < W else fed)[..., None], state)
+            fed = p[..., 0]
+    errors = 0.0
+    for begin, (state, fed) in starts.items():
+        for t in range(begin, min(begin + k, T)):
+            p, state = model((inputs[:, t:t + 1] if t < W else fed)[..., None], state)
+            fed = p[..., 0]
+            errors = errors + ((fed - targets[:, t:t + 1]) ** 2).sum()
+    brute = parameter_gradients(model, errors / targets.numel())
+    cut = parameter_gradients(model, sine.closed_loop_loss(model, inputs, targets, W, k))
+    whole = parameter_gradients(model, sine.closed_loop_loss(model, inputs, targets, W))
+    check({name: (cut[name], brute[name]) for name in brute}, 1e-12)
+    assert any(not np.allclose(cut[name], whole[name]) for name in whole)
+
+
+def test_closed_loop_loss_rejects_bad_arguments():
+    model = float64_model()
+    inputs, targets = waves()
+    with pytest.raises(ValueError, match="teacher_steps"):
+        sine.closed_loop_loss(model, inputs, targets, 0)
+    with pytest.raises(TypeError, match="teacher_steps"):
+        sine.closed_loop_loss(model, inputs, targets, None)
+    with pytest.raises(ValueError, match="bptt_length"):
+        sine.closed_loop_loss(model, inputs, targets, 3, bptt_length=0)
+
+
+def test_teacher_steps_fall_from_the_whole_sequence_to_the_warmup():
+    config = sine.sine_config(steps=100, teacher_steps=30, ramp=0.5)
+    counts = [sine.teacher_steps_at(config, step, 100) for step in range(1, 101)]
+    assert counts[0] == 99 and counts[24] == 65 and counts[49:] == [30] * 51
+    assert all(a >= b for a, b in zip(counts, counts[1:]))
+    assert {sine.teacher_steps_at(sine.sine_config(steps=100, ramp=0.0), step, 100) for step in (1, 50)} == {30}
+    assert sine.teacher_steps_at(sine.sine_config(teacher_steps=500), 1, 100) == 100
+
+
+def test_learning_rate_schedules():
+    cosine = sine.sine_config(lr=0.01, steps=100)
+    rates = [sine.learning_rate(cosine, step) for step in range(1, 101)]
+    assert rates[0] == 0.01 and rates[50] == pytest.approx(0.005, rel=1e-12)
+    assert all(a > b > 0 for a, b in zip(rates, rates[1:]))
+    constant = sine.sine_config(lr=0.01, steps=100, lr_schedule="constant")
+    assert {sine.learning_rate(constant, step) for step in (1, 50, 100)} == {0.01}
+
+
 def test_continuation_rejects_bad_arguments():
     model = float64_model()
     with pytest.raises(ValueError, match="warmup"):
@@ -130,8 +257,34 @@ def test_training_records_loss_metrics_and_continuations_and_is_reproducible():
 
 def test_training_lowers_the_loss_for_both_models():
     for kind in ("rnn", "lstm"):
-        history = sine.train_sine(sine.sine_config(**{**TINY, "steps": 60, "eval_every": 60, "lr": 1e-2}, model=kind))
+        history = sine.train_sine(sine.sine_config(**{**TINY, "steps": 60, "eval_every": 60, "lr": 1e-2}, model=kind,
+                                                   teacher_steps=None, lr_schedule="constant"))
         assert np.mean(history.loss[-10:]) < 0.5 * np.mean(history.loss[:10]), kind
+
+
+def test_training_uses_the_closed_loop_loss_and_the_schedule():
+    config = sine.sine_config(**TINY, teacher_steps=40, ramp=0.5)
+    model, history = sine.train_sine_model(config)
+    # Replay: the same batches and learning rates with the closed-loop loss give the same losses.
+    replay = sine.make_model(config)
+    optimizer = torch.optim.Adam(replay.parameters(), lr=config["lr"])
+    generator = np.random.default_rng(config["seed"])
+    losses = []
+    for step in range(1, config["steps"] + 1):
+        for group in optimizer.param_groups:
+            group["lr"] = sine.learning_rate(config, step)
+        curves = sine_waves(config["batch_size"], seed=generator)
+        optimizer.zero_grad()
+        teacher_steps = round(100 - 60 * min(1.0, step / 10))   # the ramp: 100 true inputs down to 40 at step 10
+        loss = sine.closed_loop_loss(replay, torch.tensor(curves.inputs, dtype=torch.float32),
+                                     torch.tensor(curves.targets, dtype=torch.float32), teacher_steps)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(replay.parameters(), config["clip_norm"])
+        optimizer.step()
+        losses.append(loss.item())
+    np.testing.assert_allclose(history.loss, losses, rtol=1e-5)
+    for name, parameter in model.state_dict().items():
+        np.testing.assert_allclose(parameter.numpy(), replay.state_dict()[name].numpy(), rtol=1e-4, atol=1e-6)
 
 
 def test_truncated_training_runs():
@@ -146,7 +299,9 @@ def test_figure_and_panel():
     assert curve_ax.get_xlabel() == "sample index" and len(curve_ax.lines) == 3 * sine.SHOWN_CURVES + 1
     assert loss_ax.get_ylabel() == "MSE" and error_ax.get_xlabel() == "generated sample"
     np.testing.assert_allclose(error_ax.lines[0].get_ydata(), history.final["continuation"]["errors"])
-    box = sine.sine_panel(hidden_size=4, batch_size=4, steps=100, eval_every=50)
+    box = sine.sine_panel(hidden_size=4, batch_size=4, steps=100, eval_every=50, teacher_steps=None)
+    training_mode = box.children[1]
+    assert [value for _, value in training_mode.options] == [None, sine.WARMUP] and training_mode.value is None
     box.run()
     status = box.children[-2].children[1]
     assert status.value == "done"  # a failing run would say "failed" (widgets.panel)
@@ -157,3 +312,35 @@ def test_one_thread_restores_the_thread_count():
     with sine.one_thread():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_fit_sines_recovers_frequency_and_amplitude():
+    rng = np.random.default_rng(15)
+    frequencies, amplitudes, phases = rng.uniform(1, 2, 6), rng.uniform(0.5, 1.5, 6), rng.uniform(0, 2 * np.pi, 6)
+    samples = amplitudes[:, None] * np.sin(frequencies[:, None] * 0.15 * np.arange(100) + phases[:, None])
+    fitted, amplitude = sine.fit_sines(samples)
+    np.testing.assert_allclose(fitted, frequencies, atol=0.5e-3)  # the grid spacing is 1e-3
+    np.testing.assert_allclose(amplitude, amplitudes, rtol=1e-3)
+    with pytest.raises(ValueError, match="samples"):
+        sine.fit_sines(np.zeros(5))
+    with pytest.raises(ValueError, match="step"):
+        sine.fit_sines(samples, step=0.0)
+
+
+def test_frequency_diagnosis_fits_the_generated_continuation():
+    model = float64_model("lstm", seed=16)
+    curves = sine.held_out_curves(5)
+    diagnosis = sine.frequency_diagnosis(model, curves)
+    fitted, amplitude = sine.fit_sines(sine.continue_sine(model, curves.inputs[:, :sine.WARMUP]))
+    assert diagnosis == {"true": curves.frequencies.tolist(), "generated": fitted.tolist(),
+                         "amplitude": amplitude.tolist()}
+
+
+def test_brief_closed_loop_training_continues_better_than_zero():
+    """A small LSTM, 100 closed-loop steps (ramp from teacher forcing): its 100 generated samples
+    beat the continuation 0, and its first 20 are far better than 0."""
+    history = sine.train_sine(sine.sine_config(model="lstm", hidden_size=16, batch_size=32, steps=100,
+                                               lr=1e-2, eval_every=100))
+    zero = np.mean(sine.held_out_curves().inputs[:, sine.WARMUP:] ** 2, axis=0)
+    assert history.final["continuation_mse"] < 0.9 * np.mean(zero)
+    assert history.final[f"continuation_mse_{sine.SHORT_HORIZON}"] < 0.25 * np.mean(zero[:sine.SHORT_HORIZON])
