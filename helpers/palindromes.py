@@ -23,6 +23,7 @@ A configuration is a dict of JSON values (`make_config` fills in the defaults an
 """
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import multiprocessing
 import time
@@ -195,6 +196,14 @@ def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
         _pools[workers] = concurrent.futures.ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"))
     return _pools[workers]
+
+
+@atexit.register
+def _shut_pools_down() -> None:
+    """Stop the worker processes before the interpreter tears its modules down."""
+    for pool in _pools.values():
+        pool.shutdown(wait=True, cancel_futures=True)
+    _pools.clear()
 
 
 def run_many(configs, *, workers: int = 1, cache_dir=None) -> list[History]:
