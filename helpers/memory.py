@@ -8,7 +8,6 @@ Shapes: N (batch), T (time), V = K + 2 input ids, H (hidden), C = K + 1 classes 
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -17,7 +16,7 @@ from helpers import plots, validate
 from helpers.data import memory_chance_level, memory_task, recall_accuracy
 from helpers.torch_lstm import LSTM, FastLSTM
 from helpers.torch_rnn import FastElmanRNN
-from helpers.training import EarlyStopping, History, cached, fit, make_optimizer
+from helpers.training import EarlyStopping, History, cached, fit, make_optimizer, single_threaded
 
 MODELS = ("rnn", "lstm")
 VERSION = 2  # bump when the training code changes its results: cached runs are then retrained
@@ -113,18 +112,6 @@ def recall_per_position(logits, targets, mask) -> np.ndarray:
     predictions = torch.as_tensor(logits).argmax(dim=-1)
     correct = (predictions == torch.as_tensor(targets))[torch.as_tensor(mask)]
     return correct.reshape(predictions.shape[0], -1).float().mean(dim=0).numpy()
-
-
-@contextmanager
-def single_threaded():
-    """Run torch on one thread inside the block: for models this small, a second thread only adds
-    synchronisation (and on a busy machine its spin-waiting slows every step down many times)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def held_out_metrics(model: torch.nn.Module, x, targets, mask) -> dict[str, float]:

@@ -24,7 +24,6 @@ twins of `ElmanRNN` and `LSTM`); both have the interface forward(x (B, T, 1), st
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
 import ipywidgets as widgets
 import numpy as np
@@ -215,21 +214,6 @@ def continuation_record(model, count: int = SHOWN_CURVES) -> dict:
             "errors": continuation_errors(model).tolist()}
 
 
-@contextmanager
-def one_thread():
-    """Run torch on one CPU thread inside the block, then restore the previous setting.
-
-    The sine models are tiny (64 x 32 matrices per step); intra-op threads only add synchronisation,
-    and on a busy 2-core machine that made training 20x slower than on one thread.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def train_sine_model(config: dict, on_step=None):
     """Train the model of `config` on fresh sine batches; return (model, History).
 
@@ -238,7 +222,7 @@ def train_sine_model(config: dict, on_step=None):
     clips the global gradient norm to `clip_norm` and updates with `optimizer` at the step's
     `learning_rate`. Every `eval_every` steps the held-out metrics are recorded and
     `history.final["continuation"]` is refreshed; then `on_step(history)` runs. Training runs on one
-    CPU thread (`one_thread`).
+    CPU thread (`training.single_threaded`).
     """
     config = sine_config(**config)
     model = make_model(config)
@@ -266,7 +250,7 @@ def train_sine_model(config: dict, on_step=None):
         if on_step is not None:
             on_step(history)
 
-    with one_thread():
+    with training.single_threaded():
         history = training.fit(model, optimizer, next_batch, loss_fn, config["steps"], clip_norm=config["clip_norm"],
                                evaluate=evaluate_sine, eval_every=config["eval_every"], on_step=report,
                                desc=f"sine {config['model']}", config=config)

@@ -25,6 +25,7 @@ import math
 import os
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -168,6 +169,22 @@ def clip_gradients(parameters: Iterable[torch.Tensor], max_norm: float, kind: st
         scale = (max_norm / torch.linalg.vector_norm(p.grad.detach())).clamp(max=1.0)  # norm 0 -> inf -> 1
         p.grad.detach().mul_(scale)
     return before
+
+
+@contextmanager
+def single_threaded():
+    """Run torch on one CPU thread inside the block, then restore the previous setting.
+
+    The workbook's models are small (a few 128 x 128 products per step): a second intra-op thread
+    only adds synchronisation, and on a busy 2-core machine its spin-waiting slowed training down
+    by 10-30x.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def make_optimizer(name: str, parameters: Iterable[torch.Tensor], lr: float,

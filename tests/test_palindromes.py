@@ -12,7 +12,7 @@ import torch  # noqa: E402
 
 from helpers import palindromes  # noqa: E402
 from helpers.data import palindrome_splits, shared_palindromes  # noqa: E402
-from helpers.training import STOP_TARGET  # noqa: E402
+from helpers.training import STOP_TARGET, single_threaded  # noqa: E402
 
 # Small sizes so that a run takes a second or two; lr 1e-2 instead of the sheet's 1e-3 for speed.
 SMALL = {"hidden_size": 32, "batch_size": 64, "train_size": 500, "held_out_size": 200,
@@ -22,10 +22,8 @@ TINY = {**SMALL, "max_steps": 5, "eval_every": 5}
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with single_threaded():
+        yield
 
 
 @pytest.mark.parametrize("model", ["rnn", "lstm"])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import sine
+from helpers import sine, training
 from helpers.data import sine_waves
 from helpers.gradcheck import check, numerical_gradient
 
@@ -18,7 +18,7 @@ TINY = {"hidden_size": 8, "batch_size": 8, "steps": 20, "eval_every": 10}
 @pytest.fixture(autouse=True)
 def single_thread():
     """Tiny models: torch's intra-op threads only slow them down on a busy machine."""
-    with sine.one_thread():
+    with training.single_threaded():
         yield
 
 
@@ -305,13 +305,6 @@ def test_figure_and_panel():
     box.run()
     status = box.children[-2].children[1]
     assert status.value == "done"  # a failing run would say "failed" (widgets.panel)
-
-
-def test_one_thread_restores_the_thread_count():
-    before = torch.get_num_threads()
-    with sine.one_thread():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
 
 
 def test_fit_sines_recovers_frequency_and_amplitude():

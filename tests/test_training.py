@@ -591,3 +591,10 @@ def test_cached_rejects_bad_run_and_model(tmp_path):
     with pytest.raises(TypeError, match="model"):
         cached(CONFIG, CountingRun(), tmp_path, model="weights.pt")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_single_threaded_restores_the_thread_count():
+    before = torch.get_num_threads()
+    with training.single_threaded():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
