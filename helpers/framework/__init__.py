@@ -10,6 +10,7 @@ from helpers.framework.losses import CrossEntropyLoss
 from helpers.framework.lstm import LSTM
 from helpers.framework.network import NeuralNetwork, load, save
 from helpers.framework.optimizers import Adam, Optimizer, RMSProp, Sgd, SgdWithMomentum
+from helpers.framework.recurrent import RecurrentLayer
 from helpers.framework.regularizers import L1_Regularizer, L2_Regularizer
 from helpers.framework.relu import ReLU
 from helpers.framework.rnn import RNN

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import validate
-from helpers.framework.base import TrainableLayer, error_like, own_copy
-from helpers.framework.fully_connected import FullyConnected
+from helpers.framework.recurrent import RecurrentLayer
 from helpers.framework.sigmoid import Sigmoid
 from helpers.framework.tanh import TanH
 
 
-class LSTM(TrainableLayer):
+class LSTM(RecurrentLayer):
     """LSTM: forward (T, input_size) -> (T, output_size); backward (T, output_size) -> (T, input_size).
 
     `hidden_state` and `cell_state` (hidden_size,) are the last states of the latest forward pass; the
@@ -35,69 +33,16 @@ class LSTM(TrainableLayer):
     """
 
     def __init__(self, input_size, hidden_size, output_size, bptt_length=None):
-        super().__init__()
-        self.input_size = validate.positive_int("input_size", input_size)
-        self.hidden_size = validate.positive_int("hidden_size", hidden_size)
-        self.output_size = validate.positive_int("output_size", output_size)
-        self.bptt_length = None if bptt_length is None else validate.positive_int("bptt_length", bptt_length)
-        H = self.hidden_size
-        self.hidden_layer = FullyConnected(self.input_size + H, 4 * H)   # all four gates at once
+        super().__init__(input_size, hidden_size, output_size, bptt_length, blocks=4)  # gates i, f, g, o
         self.input_gate, self.forget_gate, self.output_gate = Sigmoid(), Sigmoid(), Sigmoid()
         self.candidate, self.cell_tanh = TanH(), TanH()
-        self.output_layer = FullyConnected(H, self.output_size)
-        self.sigmoid = Sigmoid()
-        self.hidden_state = np.zeros(H)
-        self.cell_state = np.zeros(H)
-        self.gradient_hidden_state = self.gradient_cell_state = None
-        self._memorize = False
-        self._layer_optimizers = (None, None)  # own copies for hidden_layer and output_layer
-        self._stored = self._output = None
-
-    @property
-    def memorize(self) -> bool:
-        """True: each forward starts from the last hidden and cell state of the previous one (TBPTT)."""
-        return self._memorize
-
-    @memorize.setter
-    def memorize(self, value):
-        if not isinstance(value, (bool, np.bool_)):
-            validate.fail("memorize", "a bool", value, TypeError)
-        self._memorize = bool(value)
-
-    def toggle_memory(self) -> None:
-        self.memorize = not self.memorize
-
-    @property
-    def weights(self) -> np.ndarray:
-        return self.hidden_layer.weights
-
-    @weights.setter
-    def weights(self, weights):
-        self.hidden_layer.weights = weights
-
-    @TrainableLayer.optimizer.setter
-    def optimizer(self, optimizer):
-        TrainableLayer.optimizer.fset(self, optimizer)
-        self._layer_optimizers = (own_copy(optimizer), own_copy(optimizer))
-
-    def initialize(self, weights_initializer, bias_initializer) -> None:
-        """Initialise both fully connected layers (each with its own fan-in and fan-out)."""
-        self.hidden_layer.initialize(weights_initializer, bias_initializer)
-        self.output_layer.initialize(weights_initializer, bias_initializer)
-
-    def calculate_regularization_loss(self) -> float:
-        """The regularizer's norm of every weight it shrinks: `weights` and the output layer's weights."""
-        regularizer = getattr(self.optimizer, "regularizer", None)
-        if regularizer is None:
-            return 0.0
-        return float(regularizer.norm(self.weights) + regularizer.norm(self.output_layer.weights))
+        self.cell_state = np.zeros(self.hidden_size)
+        self.gradient_cell_state = None
+        self._stored = None  # what forward keeps for backward, (T, ...) per name
 
     def forward(self, input_tensor) -> np.ndarray:
         """(T, input_size) -> (T, output_size); hidden and cell state run along the rows."""
-        x = validate.shape("input_tensor", validate.array("input_tensor", input_tensor, ndim=2),
-                           (None, self.input_size))
-        if x.shape[0] == 0:
-            validate.fail("input_tensor", "at least one time step (row)", x)
+        x = self.checked_sequence(input_tensor)
         H = self.hidden_size
         h, c = (self.hidden_state, self.cell_state) if self.memorize else (np.zeros(H), np.zeros(H))
         rows = {name: [] for name in ("stacked", "i", "f", "g", "o", "c_prev", "tanh_c", "h")}
@@ -115,21 +60,15 @@ class LSTM(TrainableLayer):
                 rows[name].append(value)
         self._stored = {name: np.array(values) for name, values in rows.items()}   # (T, ...) each
         self.hidden_state, self.cell_state = h, c
-        self._output = self.sigmoid.forward(self.output_layer.forward(self._stored["h"]))
-        return self._output
+        return self.read_out(self._stored["h"])
 
     def backward(self, error_tensor) -> np.ndarray:
         """(T, output_size) -> (T, input_size); sets the gradients and, with an optimizer, updates."""
-        error = error_like(error_tensor, self._output)
-        dh = self.output_layer.backward(self.sigmoid.backward(error))  # (T, H): loss gradient of each h_t
+        dh = self.read_out_backward(error_tensor)  # (T, H): loss gradient of each h_t
         dx, full_gradient = self._backpropagate_through_time(dh)
         truncated = self.bptt_length is not None and self.bptt_length < len(dh)
         self.gradient_weights = self._truncated_weight_gradient(dh) if truncated else full_gradient
-        hidden_optimizer, output_optimizer = self._layer_optimizers
-        if hidden_optimizer is not None:
-            self.hidden_layer.weights = hidden_optimizer.calculate_update(self.weights, self.gradient_weights)
-            self.output_layer.weights = output_optimizer.calculate_update(
-                self.output_layer.weights, self.output_layer.gradient_weights)
+        self.update_weights()
         return dx
 
     def _cell_step_backward(self, steps, dh, dc):

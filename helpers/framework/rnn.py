@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import validate
-from helpers.framework.base import TrainableLayer, error_like, own_copy
-from helpers.framework.fully_connected import FullyConnected
-from helpers.framework.sigmoid import Sigmoid
+from helpers.framework.recurrent import RecurrentLayer
 from helpers.framework.tanh import TanH
 
 
-class RNN(TrainableLayer):
+class RNN(RecurrentLayer):
     """Elman RNN: forward (T, input_size) -> (T, output_size); backward (T, output_size) -> (T, input_size).
 
     `hidden_state` (hidden_size,) is the last state of the latest forward pass; the next forward starts
@@ -32,66 +29,13 @@ class RNN(TrainableLayer):
     """
 
     def __init__(self, input_size, hidden_size, output_size, bptt_length=None):
-        super().__init__()
-        self.input_size = validate.positive_int("input_size", input_size)
-        self.hidden_size = validate.positive_int("hidden_size", hidden_size)
-        self.output_size = validate.positive_int("output_size", output_size)
-        self.bptt_length = None if bptt_length is None else validate.positive_int("bptt_length", bptt_length)
-        self.hidden_layer = FullyConnected(self.input_size + self.hidden_size, self.hidden_size)
+        super().__init__(input_size, hidden_size, output_size, bptt_length, blocks=1)
         self.tanh = TanH()
-        self.output_layer = FullyConnected(self.hidden_size, self.output_size)
-        self.sigmoid = Sigmoid()
-        self.hidden_state = np.zeros(self.hidden_size)
-        self.gradient_hidden_state = None
-        self._memorize = False
-        self._layer_optimizers = (None, None)  # own copies for hidden_layer and output_layer
-        self.stacked_inputs = self.hidden_states = self._output = None  # set by forward
-
-    @property
-    def memorize(self) -> bool:
-        """True: each forward starts from the last hidden state of the previous one (TBPTT)."""
-        return self._memorize
-
-    @memorize.setter
-    def memorize(self, value):
-        if not isinstance(value, (bool, np.bool_)):
-            validate.fail("memorize", "a bool", value, TypeError)
-        self._memorize = bool(value)
-
-    def toggle_memory(self) -> None:
-        self.memorize = not self.memorize
-
-    @property
-    def weights(self) -> np.ndarray:
-        return self.hidden_layer.weights
-
-    @weights.setter
-    def weights(self, weights):
-        self.hidden_layer.weights = weights
-
-    @TrainableLayer.optimizer.setter
-    def optimizer(self, optimizer):
-        TrainableLayer.optimizer.fset(self, optimizer)
-        self._layer_optimizers = (own_copy(optimizer), own_copy(optimizer))
-
-    def initialize(self, weights_initializer, bias_initializer) -> None:
-        """Initialise both fully connected layers (each with its own fan-in and fan-out)."""
-        self.hidden_layer.initialize(weights_initializer, bias_initializer)
-        self.output_layer.initialize(weights_initializer, bias_initializer)
-
-    def calculate_regularization_loss(self) -> float:
-        """The regularizer's norm of every weight it shrinks: `weights` and the output layer's weights."""
-        regularizer = getattr(self.optimizer, "regularizer", None)
-        if regularizer is None:
-            return 0.0
-        return float(regularizer.norm(self.weights) + regularizer.norm(self.output_layer.weights))
+        self.stacked_inputs = self.hidden_states = None  # set by forward
 
     def forward(self, input_tensor) -> np.ndarray:
         """(T, input_size) -> (T, output_size); the hidden state runs along the rows."""
-        x = validate.shape("input_tensor", validate.array("input_tensor", input_tensor, ndim=2),
-                           (None, self.input_size))
-        if x.shape[0] == 0:
-            validate.fail("input_tensor", "at least one time step (row)", x)
+        x = self.checked_sequence(input_tensor)
         h = self.hidden_state if self.memorize else np.zeros(self.hidden_size)
         stacked, states = [], [h]
         for x_t in x:
@@ -100,21 +44,15 @@ class RNN(TrainableLayer):
             states.append(h)
         self.stacked_inputs, self.hidden_states = np.array(stacked), np.array(states)  # (T, D+H), (T+1, H)
         self.hidden_state = h
-        self._output = self.sigmoid.forward(self.output_layer.forward(self.hidden_states[1:]))
-        return self._output
+        return self.read_out(self.hidden_states[1:])
 
     def backward(self, error_tensor) -> np.ndarray:
         """(T, output_size) -> (T, input_size); sets the gradients and, with an optimizer, updates."""
-        error = error_like(error_tensor, self._output)
-        dh = self.output_layer.backward(self.sigmoid.backward(error))  # (T, H): loss gradient of each h_t
+        dh = self.read_out_backward(error_tensor)  # (T, H): loss gradient of each h_t
         dx, full_gradient, self.gradient_hidden_state = backpropagate_through_time(self, dh)
         truncated = self.bptt_length is not None and self.bptt_length < len(dh)
         self.gradient_weights = truncated_weight_gradient(self, dh, self.bptt_length) if truncated else full_gradient
-        hidden_optimizer, output_optimizer = self._layer_optimizers
-        if hidden_optimizer is not None:
-            self.hidden_layer.weights = hidden_optimizer.calculate_update(self.weights, self.gradient_weights)
-            self.output_layer.weights = output_optimizer.calculate_update(
-                self.output_layer.weights, self.output_layer.gradient_weights)
+        self.update_weights()
         return dx
 
 
