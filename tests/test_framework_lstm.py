@@ -6,6 +6,7 @@ import copy
 import numpy as np
 import pytest
 
+from doubles import RecordingInitializer
 from helpers.framework import LSTM, Constant, L2_Regularizer, Sgd
 from helpers.framework.sigmoid import sigmoid
 from helpers.gradcheck import check, check_layer, layer_weights_gradient, numerical_gradient_array, rel_error
@@ -191,17 +192,6 @@ def test_weights_setter_changes_forward_and_old_accessors_work():
     assert layer.get_gradient_weights() is layer.gradient_weights
     layer.set_optimizer(Sgd(0.1))
     assert isinstance(layer.optimizer, Sgd)
-
-
-class RecordingInitializer:
-    """Constant initializer that records the arguments it was called with."""
-
-    def __init__(self, value):
-        self.value, self.calls = value, []
-
-    def initialize(self, weights_shape, fan_in, fan_out):
-        self.calls.append((tuple(weights_shape), fan_in, fan_out))
-        return np.full(weights_shape, self.value)
 
 
 def test_initialize_fills_the_weight_block_and_the_bias_row():

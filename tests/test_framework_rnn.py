@@ -11,6 +11,7 @@ import copy
 import numpy as np
 import pytest
 
+from doubles import RecordingInitializer
 from helpers import gradcheck
 from helpers.framework import RNN, Adam, Constant, He, L2_Regularizer, Sgd, UniformRandom
 from helpers.framework.sigmoid import sigmoid
@@ -245,17 +246,6 @@ def test_regularization_loss_counts_both_weight_matrices():
     layer.optimizer = optimizer
     expected = 0.3 * (np.sum(layer.weights ** 2) + np.sum(layer.output_layer.weights ** 2))
     assert layer.calculate_regularization_loss() == pytest.approx(expected, rel=1e-14)
-
-
-class RecordingInitializer:
-    """Returns a constant block and records every call (shape, fan_in, fan_out)."""
-
-    def __init__(self, value):
-        self.value, self.calls = value, []
-
-    def initialize(self, weights_shape, fan_in, fan_out):
-        self.calls.append((tuple(weights_shape), fan_in, fan_out))
-        return np.full(weights_shape, self.value)
 
 
 def test_initialize_hands_each_internal_layer_its_weight_block_and_bias_row():
