@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/run.py [--lengths 10 20 40] [--rounds 5] [--seconds 0.3]
                                        [--threads N] [--clock wall|cpu] [--rows TEXT ...]
 
-Prints one Markdown table: for B=128, H=128, D=10 and each T, the time per step and the ratio to
-`torch.nn.LSTM` / `torch.nn.RNN` measured in the same run. The implementations are timed in
+Prints a Markdown table: for B=128, H=128, D=10 and each T, the time per step and the ratio to
+`torch.nn.LSTM` / `torch.nn.RNN` measured in the same run; then the steps per second of one palindrome
+training run (`bench_palindrome.py`) with the from-scratch LSTMs and with `nn.LSTM`. The implementations are timed in
 interleaved rounds and each keeps its fastest round, so a burst of load from another process
 slows one round of every implementation rather than one implementation. `--threads 1 --clock cpu`
 measures the CPU time of a single thread, which other processes disturb much less than the wall
@@ -43,6 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 
+from bench_palindrome import markdown as palindrome_table  # noqa: E402
+from bench_palindrome import palindrome_rows  # noqa: E402
 from steps import all_steps  # noqa: E402
 
 B, H, D = 128, 128, 10
@@ -111,6 +114,10 @@ def main(args: argparse.Namespace) -> int:
           f"torch {torch.__version__} ({torch.get_num_threads()} threads); load average (1 min) "
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after.\n")
     print(table(results))
+    if args.rows is None:
+        print("\nOne palindrome training run (T=20, hidden 128, batch 128, RMSProp, clipping, held-out "
+              "evaluation), steps per second; fastest of 3 interleaved rounds:\n")
+        print(palindrome_table(palindrome_rows()))
     return 0
 
 

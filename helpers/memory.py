@@ -191,7 +191,7 @@ def sweep(name: str, values, models=MODELS, seeds=(0, 1, 2), *, progress: bool =
 def plot_sweep(ax, values, results: dict, xlabel: str, num_symbols: int = 8):
     """Mean test recall accuracy over seeds (dots: single seeds) vs. the swept values, chance dashed."""
     for model, accuracies in results.items():
-        plots.plot_mean_spread(ax, values, accuracies, label=model.upper())
+        plots.plot_mean_spread(ax, values, accuracies, label=model.upper(), spread="minmax")
     plots.mark_level(ax, memory_chance_level(num_symbols), "chance (1/K)")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("test recall accuracy")
