@@ -14,7 +14,7 @@ from torch.utils.data import Dataset
 
 from helpers import validate
 
-MEMORY_NUM_SYMBOLS = 8
+MEMORY_NUM_SYMBOLS = 9  # sheet 001 (g): r_i uniform over {0, ..., 8}
 DIGITS = 10
 PALINDROME_ENCODINGS = ("one_hot", "digits")
 
@@ -44,7 +44,9 @@ class MemoryTask:
 
     Vocabulary (V = K + 2 ids, K = num_symbols): symbols 0..K-1, blank = K, delimiter = K + 1.
     inputs  (N, T) int64: r_1 .. r_k, g blanks, the delimiter, k blanks.
-    targets (N, T) int64: blanks, then r_1 .. r_k in the last k positions (the recall window).
+    targets (N, T) int64: k + g + 1 blanks (the output at the delimiter is a blank too), then
+            r_1 .. r_k in the last k positions (the recall window): each r_i is recalled k + g + 1
+            steps after it was read.
     mask    (N, T) bool: True at the recall window.
     The arrays are read-only.
     """

@@ -88,12 +88,12 @@ def test_one_hot_bad_input():
 
 def test_memory_task_layout():
     task = data.memory_task(5, 3, 2, seed=0)
-    k, gap, blank, delimiter = 3, 2, 8, 9
-    assert (task.blank, task.delimiter, task.vocab_size) == (blank, delimiter, 10)
+    k, gap, blank, delimiter = 3, 2, 9, 10
+    assert (task.blank, task.delimiter, task.vocab_size) == (blank, delimiter, 11)
     assert task.inputs.shape == task.targets.shape == task.mask.shape == (5, 2 * k + gap + 1)
     assert task.inputs.dtype == task.targets.dtype == np.int64 and task.mask.dtype == bool
     symbols = task.inputs[:, :k]
-    assert symbols.min() >= 0 and symbols.max() < 8
+    assert symbols.min() >= 0 and symbols.max() < 9
     np.testing.assert_array_equal(task.inputs[:, k:k + gap], blank)
     np.testing.assert_array_equal(task.inputs[:, k + gap], delimiter)
     np.testing.assert_array_equal(task.inputs[:, k + gap + 1:], blank)
@@ -112,7 +112,7 @@ def test_memory_task_without_blank_separation():
 
 def test_memory_task_with_a_single_symbol():
     task = data.memory_task(3, 1, 0, seed=2)
-    np.testing.assert_array_equal(task.inputs[:, 1:], [[9, 8]] * 3)
+    np.testing.assert_array_equal(task.inputs[:, 1:], [[10, 9]] * 3)
     np.testing.assert_array_equal(task.targets[:, -1], task.inputs[:, 0])
 
 
@@ -126,7 +126,7 @@ def test_memory_task_alphabet_size_moves_blank_and_delimiter():
 def test_memory_task_one_hot_forms():
     task = data.memory_task(4, 2, 3, seed=0)
     for encoded, ids in ((task.inputs_one_hot, task.inputs), (task.targets_one_hot, task.targets)):
-        assert encoded.shape == (4, 8, 10) and encoded.dtype == np.float64
+        assert encoded.shape == (4, 8, 11) and encoded.dtype == np.float64
         np.testing.assert_array_equal(encoded.argmax(axis=-1), ids)
         np.testing.assert_array_equal(encoded.sum(axis=-1), 1.0)
 
@@ -138,7 +138,7 @@ def test_memory_task_arrays_are_read_only():
 
 
 def test_memory_chance_level_default():
-    assert data.memory_chance_level() == 1 / 8 == data.memory_task(1, 1, 0, seed=0).chance_level
+    assert data.memory_chance_level() == 1 / 9 == data.memory_task(1, 1, 0, seed=0).chance_level
 
 
 def test_recall_accuracy_counts_only_the_recall_window():
@@ -160,7 +160,7 @@ def test_recall_accuracy_accepts_torch_logits():
 
 def test_random_guessing_recalls_at_chance_level():
     task = data.memory_task(4000, 5, 3, seed=0)
-    guesses = np.random.default_rng(1).integers(0, 8, size=task.targets.shape)
+    guesses = np.random.default_rng(1).integers(0, 9, size=task.targets.shape)
     assert abs(data.recall_accuracy(guesses, task.targets, task.mask) - task.chance_level) < 0.01
 
 
