@@ -14,8 +14,8 @@ from helpers import validate
 
 
 def set_seed(seed: int) -> None:
-    """Seed Python's `random`, NumPy's global state and torch (if importable) with `seed`."""
-    seed = validate.non_negative_int("seed", seed)
+    """Seed Python's `random`, NumPy's global state and torch (if importable) with `seed` in [0, 2**32)."""
+    seed = validate.seed("seed", seed)
     random.seed(seed)
     np.random.seed(seed)
     try:

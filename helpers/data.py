@@ -149,6 +149,23 @@ def _rows(halves: np.ndarray) -> np.ndarray:
     return halves.view(np.dtype((np.void, halves.shape[1]))).ravel()
 
 
+def _draw_distinct_halves(generator: np.random.Generator, size: int, width: int, excluded: np.ndarray | None):
+    """`size` different uniform digit rows of `width` (a uniform sample without replacement),
+    none of them among the `excluded` row keys."""
+    chunks, seen = [], np.empty(0, dtype=np.dtype((np.void, width))) if excluded is None else excluded
+    have = 0
+    while have < size:
+        draw = generator.integers(0, DIGITS, size=(2 * (size - have) + 8, width), dtype=np.int64)
+        keys = _rows(draw)
+        _, first = np.unique(keys, return_index=True)
+        fresh = np.sort(first)                                  # first occurrence, in draw order
+        fresh = fresh[~np.isin(keys[fresh], seen)][: size - have]
+        chunks.append(draw[fresh])
+        seen = np.concatenate([seen, keys[fresh]])
+        have += len(fresh)
+    return np.concatenate(chunks)
+
+
 def _draw_halves(generator: np.random.Generator, size: int, width: int, excluded: np.ndarray | None):
     """`size` uniform digit rows of `width`, none of them among the `excluded` row keys."""
     if excluded is None:
@@ -172,22 +189,31 @@ class PalindromeDataset(Dataset):
     float32 (`encoding="one_hot"`) or raw digit values (T-1, 1) float32 (`encoding="digits"`, the
     sheet's encoding), and the last digit as an int64 class (it equals the first digit).
     `exclude` (a PalindromeDataset or an (M, T) digit array) lists palindromes never to draw: a
-    held-out set stays disjoint from the training set. `__getitem__` draws nothing random, so the
+    held-out set stays disjoint from the training set. `distinct=True` draws without repeats (a
+    uniform sample of `size` different palindromes, as for a validation or test set). `__getitem__` draws nothing random, so the
     dataset is safe with `DataLoader(num_workers > 0)`; `tensors()` gives the whole set at once.
     `palindromes` is the (N, T) int64 digit array (read-only).
     """
 
-    def __init__(self, length: int, size: int, *, seed, encoding: str = "one_hot", exclude=None):
+    def __init__(self, length: int, size: int, *, seed, encoding: str = "one_hot", exclude=None,
+                 distinct: bool = False):
         self.length = validate.integer("length", length, minimum=2)
         size = validate.positive_int("size", size)
         self.encoding = validate.choice("encoding", encoding, PALINDROME_ENCODINGS)
+        if not isinstance(distinct, bool):
+            validate.fail("distinct", "a bool", distinct, TypeError)
         generator = validate.rng("seed", seed)
         width = math.ceil(self.length / 2)
         excluded = None if exclude is None else self._excluded_halves(exclude, width)
-        if excluded is not None and len(excluded) >= palindrome_count(self.length):
+        free = palindrome_count(self.length) - (0 if excluded is None else len(excluded))
+        if free <= 0:
             raise ValueError(f"exclude: expected to leave some of the {palindrome_count(self.length)} "
                              f"palindromes of length {self.length} free, got all of them excluded")
-        halves = _draw_halves(generator, size, width, excluded)
+        if distinct and size > free:
+            validate.fail("size", f"at most the {free} palindromes of length {self.length} that are free "
+                          "(distinct=True draws without repeats)", size)
+        draw = _draw_distinct_halves if distinct else _draw_halves
+        halves = draw(generator, size, width, excluded)
         digits = np.concatenate([halves, halves[:, : self.length // 2][:, ::-1]], axis=1)
         self.palindromes = _read_only(digits)
         first = digits[:, :-1]
@@ -267,6 +293,49 @@ def palindrome_splits(length: int, train_size: int, held_out_size: int, *, seed,
     return train, held_out
 
 
+@dataclass(frozen=True, eq=False)
+class PalindromeSplits:
+    """Three disjoint `PalindromeDataset`s of one length: `train`, `validation`, `test`."""
+
+    train: PalindromeDataset
+    validation: PalindromeDataset
+    test: PalindromeDataset
+
+    def distinct_training_palindromes(self) -> int:
+        """How many different palindromes the training set holds (few at small T)."""
+        return len(np.unique(_rows(self.train.palindromes)))
+
+
+def held_out_size(length: int, requested: int) -> int:
+    """Size of a validation or test set of length T: `requested`, capped at a quarter of the
+    10^ceil(T/2) palindromes so that half of them stay free for training (250 at T = 5 or 6)."""
+    requested = validate.positive_int("requested", requested)
+    return min(requested, palindrome_count(length) // 4)
+
+
+def train_validation_test_palindromes(length: int, train_size: int, validation_size: int, test_size: int,
+                                      *, seed, encoding: str = "one_hot") -> PalindromeSplits:
+    """The experiment protocol's data: three sets of palindromes of `length` T that share none.
+
+    The validation and the test set are drawn first, each without repeats (`held_out_size`
+    different palindromes: `validation_size` / `test_size`, capped at a quarter of all palindromes);
+    the training set then draws `train_size` palindromes uniformly, with repeats, from the
+    palindromes neither of them contains. Training uses `train` only; choices (learning rate, step)
+    are made on `validation`; reported numbers come from `test`.
+    """
+    length = validate.integer("length", length, minimum=3)
+    train_size = validate.positive_int("train_size", train_size)
+    sizes = [held_out_size(length, validate.positive_int(name, value))
+             for name, value in (("validation_size", validation_size), ("test_size", test_size))]
+    generator = validate.rng("seed", seed)
+    validation = PalindromeDataset(length, sizes[0], seed=generator, encoding=encoding, distinct=True)
+    test = PalindromeDataset(length, sizes[1], seed=generator, encoding=encoding, distinct=True,
+                             exclude=validation)
+    held_out = np.concatenate([validation.palindromes, test.palindromes])
+    train = PalindromeDataset(length, train_size, seed=generator, encoding=encoding, exclude=held_out)
+    return PalindromeSplits(train, validation, test)
+
+
 # --- sine waves (sheet 001) -----------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
@@ -289,6 +358,8 @@ def sine_waves(batch_size: int, *, length: int = 100, step: float = 0.15, seed) 
     n = validate.positive_int("batch_size", batch_size)
     length = validate.positive_int("length", length)
     step = validate.positive("step", step)
+    if not math.isfinite(2.0 * (4 * math.pi + step * length)):  # the largest phase f * t, f < 2
+        validate.fail("step", f"a step whose {length} steps keep the phase finite", step)
     generator = validate.rng("seed", seed)
     starts = generator.uniform(0.0, 4 * np.pi, size=n)
     frequencies = generator.uniform(1.0, 2.0, size=n)

@@ -5,16 +5,20 @@ Every message names the argument, what was expected and what came, e.g.
 """
 from __future__ import annotations
 
+import inspect
 import numbers
 
 import numpy as np
+
+SEED_LIMIT = 2 ** 32  # NumPy's legacy seeding takes seeds in [0, 2**32): the one range every seed obeys
 
 
 def _describe(value) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return f"a {type(value).__name__} of shape {tuple(value.shape)} and dtype {value.dtype}"
+        grad = " that requires grad" if getattr(value, "requires_grad", False) is True else ""
+        return f"a {type(value).__name__} of shape {tuple(value.shape)} and dtype {value.dtype}{grad}"
     text = repr(value)
     return text if len(text) <= 60 else f"a {type(value).__name__}"
 
@@ -75,15 +79,25 @@ def probability(name: str, value) -> float:
 
 def array(name: str, value, ndim: int | tuple[int, ...] | None = None, finite: bool = True,
           dtype=None) -> np.ndarray:
-    """Return `value` as a numeric ndarray, checking its number of dimensions and finiteness."""
+    """Return `value` as a real numeric ndarray, checking its number of dimensions and finiteness.
+
+    Lists, NumPy arrays and torch tensors that do not require grad convert; complex values, strings,
+    objects and tensors that require grad (call `.detach()` first) are TypeErrors.
+    """
     if isinstance(value, (str, bytes)) or value is None:
         fail(name, "a numeric array", value, TypeError)
+    if getattr(value, "requires_grad", False) is True:
+        fail(name, "an array or a tensor that does not require grad (call .detach() first)", value, TypeError)
     try:
-        result = np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype)
-    except (TypeError, ValueError):  # ragged nested lists, entries that do not convert to `dtype`
+        result = np.asarray(value)
+    except (TypeError, ValueError):  # ragged nested lists
         fail(name, "a rectangular numeric array", value)
+    if np.iscomplexobj(result):
+        fail(name, "a real-valued array", result, TypeError)
     if result.dtype == object or not (np.issubdtype(result.dtype, np.number) or result.dtype == bool):
         fail(name, "a numeric array", value, TypeError)
+    if dtype is not None:
+        result = result.astype(dtype, copy=False)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if result.ndim not in allowed:
@@ -134,7 +148,34 @@ def rng(name: str, value) -> np.random.Generator:
         fail(name, "an integer seed or a numpy.random.Generator", value, TypeError)
     if value < 0:
         fail(name, "a non-negative seed", value)
-    return np.random.default_rng(int(value))
+    return np.random.default_rng(seed(name, value))
+
+
+def seed(name: str, value) -> int:
+    """An integer seed in [0, 2**32), the range NumPy's and torch's global seeding both take."""
+    value = non_negative_int(name, value)
+    if value >= SEED_LIMIT:
+        fail(name, f"an integer seed in [0, 2**32) = [0, {SEED_LIMIT - 1}]", value)
+    return value
+
+
+def instance(name: str, value, expected: str):
+    """`value` itself unless it is a class: TypeError ``pass an instance: ReLU()`` for the classic slip."""
+    if isinstance(value, type):
+        raise TypeError(f"{name}: expected {expected}, got the class {value.__name__}; "
+                        f"pass an instance: {_call_signature(value)}")
+    return value
+
+
+def _call_signature(cls: type) -> str:
+    """`ReLU()`, `Sgd(learning_rate)`: the class called with its required arguments."""
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature
+        return f"{cls.__name__}()"
+    required = [p.name for p in parameters if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return f"{cls.__name__}({', '.join(required)})"
 
 
 def choice(name: str, value, options) -> object:

@@ -1,13 +1,19 @@
 """Notebook plumbing: quick mode and where figures go.
 
 Quick mode (`WORKBOOK_QUICK=1`, used by CI and the tests) shrinks experiments; it never writes
-into the committed `figures/` folder, only into a temporary one.
+into the committed `figures/` folder, only into a temporary folder of its own for each run (each
+Python process), removed when the process ends, so two runs on one machine never share it.
 """
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import tempfile
 from pathlib import Path
+
+from helpers import validate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIGURES = REPO_ROOT / "figures"
@@ -18,19 +24,30 @@ def quick_mode() -> bool:
     return os.environ.get("WORKBOOK_QUICK", "").strip().lower() in {"1", "true", "yes"}
 
 
+@functools.cache
+def _quick_figures() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="rnn-workbook-quick-figures-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def figure_dir(quick: bool | None = None) -> Path:
-    """`figures/` in full mode; a temporary folder in quick mode."""
+    """`figures/` in full mode; in quick mode a temporary folder private to this run."""
     quick = quick_mode() if quick is None else quick
     if not quick:
         FIGURES.mkdir(exist_ok=True)
         return FIGURES
-    folder = Path(tempfile.gettempdir()) / "rnn-workbook-quick-figures"
-    folder.mkdir(exist_ok=True)
-    return folder
+    return _quick_figures()
 
 
 def save_figure(fig, name: str, quick: bool | None = None) -> Path:
-    """Save `fig` as PNG under `figure_dir()` and return the path written."""
+    """Save `fig` as PNG under `figure_dir()` and return the path written; `name` is a file name."""
+    if not callable(getattr(fig, "savefig", None)):
+        validate.fail("fig", "a matplotlib figure", fig, TypeError)
+    if not isinstance(name, str):
+        validate.fail("name", "a file name (str)", name, TypeError)
+    if name in ("", ".", "..") or Path(name).name != name or "\\" in name:
+        validate.fail("name", "a plain file name such as '02_sine.png' (no folders)", name)
     path = figure_dir(quick) / name
     fig.savefig(path, dpi=120, bbox_inches="tight")
     return path

@@ -390,3 +390,19 @@ def test_random_sequences_format():
 def test_random_sequences_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=f"{match}: expected a positive integer, got 0"):
         data.random_sequences(**(dict(batch_size=2, seq_len=3, vocab_size=4, seed=0) | kwargs))
+
+
+@pytest.mark.parametrize("kwargs", [dict(step=1e308), dict(step=1e306, length=1000)])
+def test_sine_waves_reject_a_step_whose_phase_overflows(kwargs):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning before the error
+        with pytest.raises(ValueError, match=r"^step: expected a step whose \d+ steps keep the phase "
+                                             r"finite, got 1e\+30[68]$"):
+            data.sine_waves(2, seed=0, **kwargs)
+
+
+def test_seeds_beyond_the_seed_range_are_rejected_by_every_generator():
+    with pytest.raises(ValueError, match=r"^seed: expected an integer seed in \[0, 2\*\*32\)"):
+        data.sine_waves(2, seed=2 ** 32)
+    assert data.sine_waves(2, seed=2 ** 32 - 1).inputs.shape == (2, 100)

@@ -173,3 +173,92 @@ def test_forward_without_data_layer():
 def test_save_rejects_other_objects(tmp_path):
     with pytest.raises(TypeError, match="net"):
         save(tmp_path / "x.pkl", [1, 2])
+
+
+# --- a class where an instance belongs (issue 14) ---------------------------------------------------
+
+@pytest.mark.parametrize("mistake, message", [
+    (lambda: classifier().append_layer(ReLU), r"^layer: .*, got the class ReLU; pass an instance: ReLU\(\)$"),
+    (lambda: setattr(FullyConnected(2, 3), "optimizer", Sgd),
+     r"^optimizer: .*, got the class Sgd; pass an instance: Sgd\(learning_rate\)$"),
+    (lambda: FullyConnected(2, 3).set_optimizer(Adam),
+     r"^optimizer: .*, got the class Adam; pass an instance: Adam\(learning_rate\)$"),
+    (lambda: Sgd(0.1).add_regularizer(L2_Regularizer),
+     r"^regularizer: .*, got the class L2_Regularizer; pass an instance: L2_Regularizer\(alpha\)$"),
+    (lambda: NeuralNetwork(Sgd, He(), Constant()), r"^optimizer: .*, got the class Sgd; pass an instance"),
+    (lambda: NeuralNetwork(Sgd(0.1), He, Constant()),
+     r"^weights_initializer: .*, got the class He; pass an instance: He\(\)$"),
+    (lambda: FullyConnected(2, 3).initialize(He(), Constant),
+     r"^bias_initializer: .*, got the class Constant; pass an instance: Constant\(\)$"),
+    (lambda: BatchNormalization(3).initialize(Xavier, None), r"^weights_initializer: .*, got the class Xavier"),
+])
+def test_a_class_where_an_instance_belongs_is_a_type_error_that_says_pass_an_instance(mistake, message):
+    with pytest.raises(TypeError, match=message):
+        mistake()
+
+
+# --- load: trusted files only (issue 14) ------------------------------------------------------------
+
+class RunsACommand:
+    """What a crafted pickle does: unpickling calls os.system."""
+
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        import os
+        return os.system, (self.command,)
+
+
+def test_load_refuses_a_crafted_pickle_before_it_runs_anything(tmp_path):
+    import pickle
+
+    marker = tmp_path / "ran"
+    path = tmp_path / "crafted.pkl"
+    path.write_bytes(pickle.dumps(RunsACommand(f"touch {marker}")))
+    with pytest.raises(ValueError, match=r"^filename: expected a file written by save\(filename, net\), "
+                                         r"got .*crafted.pkl that does not load as one "
+                                         r"\(UnpicklingError: refused (posix|os|nt)\.system"):
+        load(path, None)
+    assert not marker.exists()
+
+
+def test_load_refuses_a_function_of_the_framework_too(tmp_path):
+    import pickle
+
+    path = tmp_path / "calls_save.pkl"
+    path.write_bytes(pickle.dumps(save))  # a global that is not a class
+    with pytest.raises(ValueError, match=r"refused helpers\.framework\.network\.save"):
+        load(path, None)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a pickle at all, just text\n", b"\x80\x05K"])
+def test_a_file_that_is_not_a_saved_network_gets_a_clear_error(tmp_path, content):
+    path = tmp_path / "other.pkl"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"^filename: expected a file written by save\(filename, net\), "
+                                         r"got .*other.pkl that does not load as one \("):
+        load(path, None)
+
+
+def test_a_truncated_save_gets_a_clear_error(tmp_path):
+    path = tmp_path / "net.pkl"
+    save(path, classifier())
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match=r"^filename: .* that does not load as one \("):
+        load(path, None)
+
+
+@pytest.mark.parametrize("filename", [None, 3, ["net.pkl"]])
+def test_save_and_load_need_a_path(filename):
+    with pytest.raises(TypeError, match=r"^filename: expected a path \(str or pathlib.Path\), got "):
+        load(filename, None)
+    with pytest.raises(TypeError, match=r"^filename: expected a path"):
+        save(filename, classifier())
+
+
+def test_save_and_load_document_that_pickle_files_must_be_trusted():
+    import helpers.framework.network as network
+
+    assert "trust" in save.__doc__ and "Load only files you trust" in load.__doc__
+    assert "runs it" in network.__doc__

@@ -8,7 +8,7 @@ from traitlets.config import Config
 
 from helpers.export import pdf
 from helpers.export.__main__ import main
-from helpers.export.preprocessors import (DropInteractiveOutputs, PreferPrintableImages,
+from helpers.export.preprocessors import (DropInteractiveOutputs, HideLocalPaths, PreferPrintableImages,
                                           RejectControlCharacters, TitleAndAuthors, is_widget_repr,
                                           without_progress_bars)
 
@@ -164,3 +164,65 @@ def test_a_control_character_in_markdown_is_named_with_its_cell():
     with pytest.raises(ValueError, match=r"markdown cell 1: control character U\+000C"):
         run(RejectControlCharacters(), *cells)
     assert run(RejectControlCharacters(), cells[0]).cells[0].source == "fine: $\\frac{a}{b}$"
+
+
+# --- control characters and local paths (issue 14) -------------------------------------------------
+
+@pytest.mark.parametrize("character", ["\x07", "\x08", "\x1b", "\x7f", "\x85", "\x9f"])
+def test_control_characters_in_markdown_or_code_are_named_with_their_cell(character):
+    with pytest.raises(ValueError, match=rf"^code cell 1: control character U\+{ord(character):04X} near "):
+        run(RejectControlCharacters(), new_markdown_cell("fine"), new_code_cell(f"x = 1  # {character}"))
+    with pytest.raises(ValueError, match=rf"^markdown cell 0: control character U\+{ord(character):04X}"):
+        run(RejectControlCharacters(), new_markdown_cell(f"text {character}"))
+
+
+def test_control_characters_in_outputs_are_shown_as_escapes_and_ansi_colours_stay():
+    cell = new_code_cell("print(...)", outputs=[
+        new_output("stream", name="stdout", text="bell\x07 back\x08 nel\x85 tab\t cr\r end\n"),
+        new_output("execute_result", data={"text/plain": "'a'\x07", "image/png": "iVBOR"}, execution_count=1),
+        new_output("error", ename="Value\x07Error", evalue="bad\x00", traceback=["\x1b[0;31mE\x1b[0m: bad\x0b"])])
+    outputs = run(RejectControlCharacters(), cell).cells[0].outputs
+    assert outputs[0].text == "bell\\x07 back\\x08 nel\\x85 tab\t cr\r end\n"
+    assert outputs[1].data == {"text/plain": "'a'\\x07", "image/png": "iVBOR"}
+    assert (outputs[2].ename, outputs[2].evalue) == ("Value\\x07Error", "bad\\x00")
+    assert outputs[2].traceback == ["\x1b[0;31mE\x1b[0m: bad\\x0b"]
+
+
+@pytest.mark.parametrize("metadata, where", [
+    ({"title": "Elman\x07 RNN"}, "notebook metadata title"),
+    ({"authors": [{"name": "Ada"}, {"name": "Alan\x85 Turing"}]}, r"notebook metadata authors\[1\]"),
+])
+def test_control_characters_in_the_title_or_authors_are_named(metadata, where):
+    notebook = new_notebook(cells=[new_markdown_cell("text")], metadata=metadata)
+    with pytest.raises(ValueError, match=rf"^{where}: control character U\+00(07|85)"):
+        RejectControlCharacters().preprocess(notebook, {})
+
+
+def test_export_and_cli_reject_an_author_with_a_control_character_in_one_line(tmp_path, capsys):
+    notebook = tmp_path / "n.ipynb"
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# T")]), notebook)
+    with pytest.raises(ValueError, match=r"^authors\[0\]: control character U\+0007 near 'Ada\\x07 L'$"):
+        pdf.export_pdf(notebook, tmp_path, authors=["Ada\x07 L"])
+    assert main([str(notebook), "--out", str(tmp_path), "--author", "Ada\x07 L"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --author[0]: control character U+0007 near 'Ada\\x07 L'"]
+    assert not list(tmp_path.glob("*.pdf"))
+
+
+def test_the_export_checks_title_and_authors_after_they_are_set():
+    order = pdf.PREPROCESSORS
+    assert order.index("helpers.export.preprocessors.TitleAndAuthors") < \
+        order.index("helpers.export.preprocessors.RejectControlCharacters")
+    assert "helpers.export.preprocessors.HideLocalPaths" in order
+
+
+def test_outputs_show_repository_paths_relative_and_the_home_folder_as_tilde():
+    cell = new_code_cell("print(cache)", outputs=[
+        new_output("stream", name="stdout",
+                   text="reused 3 runs from the run cache (/home/ada/rnn/.cache/runs)\nrepo /home/ada/rnn\n"),
+        new_output("display_data", data={"text/plain": "/home/ada/notes.txt and /home/adam/x"})])
+    hide = HideLocalPaths(repository="/home/ada/rnn", home="/home/ada")
+    outputs = run(hide, cell).cells[0].outputs
+    assert outputs[0].text == "reused 3 runs from the run cache (.cache/runs)\nrepo .\n"
+    assert outputs[1].data["text/plain"] == "~/notes.txt and /home/adam/x"
+    assert HideLocalPaths(repository="/", home="/").hidden("/etc/x") == "/etc/x"

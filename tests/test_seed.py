@@ -56,3 +56,15 @@ def test_a_seed_that_is_not_an_integer_is_a_type_error(seed):
 def test_a_negative_seed_is_a_value_error():
     with pytest.raises(ValueError, match="^seed: expected a non-negative integer, got -1$"):
         helpers.set_seed(-1)
+
+
+@pytest.mark.parametrize("seed", [2 ** 32, 2 ** 64])
+def test_a_seed_beyond_numpys_range_names_the_argument_and_the_range(seed):
+    with pytest.raises(ValueError, match=rf"^seed: expected an integer seed in \[0, 2\*\*32\) "
+                                         rf"= \[0, 4294967295\], got {seed}$"):
+        helpers.set_seed(seed)
+
+
+def test_the_largest_seed_is_accepted():
+    helpers.set_seed(2 ** 32 - 1)
+    assert np.random.get_state()[1][0] == np.random.RandomState(2 ** 32 - 1).get_state()[1][0]

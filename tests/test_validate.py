@@ -201,3 +201,55 @@ def test_fail_raises_the_requested_error():
         validate.fail("layer", "a layer", 3, TypeError)
     with pytest.raises(ValueError, match="^x: expected something, got a list$"):
         validate.fail("x", "something", list(range(100)))
+
+
+# --- complex values, tensors that require grad, seeds, classes (issue 14) -------------------------
+
+@pytest.mark.parametrize("value", [np.ones((2, 2)) + 0.5j, [1 + 0j, 2], 1j, np.complex64(1),
+                                   torch.ones(2, dtype=torch.complex64)])
+def test_complex_values_are_type_errors(value):
+    with pytest.raises(TypeError, match="^x: expected a real-valued array, got an array of shape "
+                                        r"\(.*\) and dtype complex"):
+        validate.array("x", value)
+
+
+def test_complex_values_are_rejected_before_a_dtype_conversion_drops_them():
+    with pytest.raises(TypeError, match="^x: expected a real-valued array"):
+        validate.array("x", np.array([1 + 2j]), dtype=float)
+
+
+def test_a_tensor_that_requires_grad_is_a_type_error_that_says_detach():
+    tensor = torch.ones(2, 3, requires_grad=True)
+    with pytest.raises(TypeError, match=r"^x: expected an array or a tensor that does not require grad "
+                                        r"\(call \.detach\(\) first\), got a Tensor of shape \(2, 3\) "
+                                        r"and dtype torch.float32 that requires grad$"):
+        validate.array("x", tensor)
+    np.testing.assert_array_equal(validate.array("x", tensor.detach()), np.ones((2, 3)))
+
+
+def test_seed_range():
+    assert validate.seed("seed", 0) == 0 and validate.seed("seed", np.uint32(2 ** 32 - 1)) == 2 ** 32 - 1
+    with pytest.raises(ValueError, match=r"^seed: expected an integer seed in \[0, 2\*\*32\)"):
+        validate.seed("seed", 2 ** 32)
+    with pytest.raises(ValueError, match="^seed: expected a non-negative integer, got -1$"):
+        validate.seed("seed", -1)
+    with pytest.raises(TypeError, match="^seed: expected an integer, got 1.0$"):
+        validate.seed("seed", 1.0)
+
+
+def test_rng_seeds_obey_the_same_range():
+    with pytest.raises(ValueError, match=r"^seed: expected an integer seed in \[0, 2\*\*32\)"):
+        validate.rng("seed", 2 ** 64)
+
+
+class Layer:
+    def __init__(self, size, rate=0.1, *, name):
+        pass
+
+
+def test_a_class_where_an_instance_belongs_says_how_to_make_one():
+    with pytest.raises(TypeError, match=r"^layer: expected a layer, got the class Layer; "
+                                        r"pass an instance: Layer\(size, name\)$"):
+        validate.instance("layer", Layer, "a layer")
+    instance = Layer(1, name="x")
+    assert validate.instance("layer", instance, "a layer") is instance

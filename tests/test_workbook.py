@@ -1,6 +1,8 @@
 """Quick mode switch and figure folders: quick mode never writes into figures/."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -36,3 +38,33 @@ def test_quick_figures_go_to_a_temporary_folder_not_figures(monkeypatch):
 def test_full_mode_writes_into_figures(monkeypatch):
     monkeypatch.setenv("WORKBOOK_QUICK", "0")
     assert workbook.figure_dir() == workbook.FIGURES
+
+
+def test_quick_figures_go_to_a_folder_private_to_this_run(tmp_path):
+    import subprocess
+    import sys
+    import tempfile
+
+    folder = workbook.figure_dir(quick=True)
+    assert folder == workbook.figure_dir(quick=True)  # one folder for the whole run
+    assert folder.name.startswith("rnn-workbook-quick-figures-") and folder.parent == Path(tempfile.gettempdir())
+    assert folder.stat().st_mode & 0o077 == 0  # not readable or writable by other users
+    script = "from helpers import workbook; print(workbook.figure_dir(quick=True))"
+    other = Path(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                                cwd=workbook.REPO_ROOT).stdout.strip())
+    assert other != folder and other.name.startswith("rnn-workbook-quick-figures-")
+    assert not other.exists()  # removed when that run ended
+
+
+@pytest.mark.parametrize("name, error", [("../escape.png", ValueError), ("/tmp/x.png", ValueError),
+                                         ("", ValueError), ("..", ValueError), (3, TypeError)])
+def test_save_figure_takes_a_plain_file_name(name, error):
+    fig, _ = plt.subplots()
+    with pytest.raises(error, match="^name: expected "):
+        workbook.save_figure(fig, name, quick=True)
+    plt.close(fig)
+
+
+def test_save_figure_needs_a_figure():
+    with pytest.raises(TypeError, match="^fig: expected a matplotlib figure, got "):
+        workbook.save_figure("fig", "x.png", quick=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from nbclient.exceptions import CellExecutionError
 from nbconvert.exporters.pdf import LatexFailed
 
-from helpers.export.pdf import export_pdf, missing_tools, missing_tools_message
+from helpers.export.pdf import checked_authors, export_pdf, missing_tools, missing_tools_message
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error(f"no such notebook: {', '.join(missing)}")
     authors = [name.strip() for names in args.author for name in names.split(";") if name.strip()]
+    try:
+        checked_authors(authors, "--author")
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     tools = missing_tools()
     if tools:
         print(f"error: {missing_tools_message(tools)}", file=sys.stderr)

@@ -17,15 +17,17 @@ from nbconvert.exporters.pdf import LatexFailed
 from traitlets.config import Config
 
 from helpers import validate
+from helpers.export.preprocessors import control_character_message
 from helpers.run_notebooks import execute
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "workbook"
-PREPROCESSORS = [
+PREPROCESSORS = [  # TitleAndAuthors first: RejectControlCharacters checks the title and authors it sets
+    "helpers.export.preprocessors.TitleAndAuthors",
     "helpers.export.preprocessors.RejectControlCharacters",
     "helpers.export.preprocessors.DropInteractiveOutputs",
     "helpers.export.preprocessors.PreferPrintableImages",
-    "helpers.export.preprocessors.TitleAndAuthors",
+    "helpers.export.preprocessors.HideLocalPaths",
 ]
 REQUIRED_TOOLS = ("xelatex", "pandoc")
 DEBIAN_PACKAGES = ("texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc "
@@ -105,6 +107,19 @@ class Export:
         return missing_characters(self.latex_log)
 
 
+def checked_authors(authors, name: str = "authors") -> list[str]:
+    """`authors` as a list of names; TypeError unless each is a str, ValueError for a control character."""
+    if isinstance(authors, str) or not isinstance(authors, (list, tuple)):
+        validate.fail(name, "a list of author names", authors, TypeError)
+    for i, author in enumerate(authors):
+        if not isinstance(author, str):
+            validate.fail(f"{name}[{i}]", "a name (str)", author, TypeError)
+        message = control_character_message(f"{name}[{i}]", author)
+        if message:
+            raise ValueError(message)
+    return list(authors)
+
+
 def notebook_authors(notebook: nbformat.NotebookNode) -> list[str]:
     """Author names from the notebook metadata `authors` ([{"name": ...}, ...])."""
     return [author["name"] for author in notebook.metadata.get("authors", []) if author.get("name")]
@@ -120,10 +135,10 @@ def export_pdf(path: Path, out_dir: Path, authors: list[str] | None = None,
     path = Path(path)
     if not path.is_file():
         validate.fail("path", "an existing notebook file", path, FileNotFoundError)
+    authors = checked_authors(authors or [])
     tools = missing_tools()
     if tools:
         raise RuntimeError(missing_tools_message(tools))
-    authors = list(authors or [])
     notebook = execute(path, quick=quick) if run else nbformat.read(path, as_version=4)
     config = configure(Config())
     if authors:

@@ -7,13 +7,18 @@
   and replaces an SVG-only figure by a one-line note instead of crashing the export.
 - `TitleAndAuthors`: the first markdown heading becomes the document title (and leaves the body);
   authors come from the `authors` option or from the notebook metadata.
-- `RejectControlCharacters`: a control character in markdown (typically `\f` or `\b` from "\frac"
-  or "\beta" written into a non-raw Python string) stops the export with a message naming the
-  cell, instead of pages of XeLaTeX errors.
+- `RejectControlCharacters`: a control character (C0 but tab, newline and carriage return; DEL;
+  C1 such as U+0085) in markdown or code (typically `\f` or `\b` from "\frac" or "\beta" written
+  into a non-raw Python string) or in the title or author names stops the export with one line
+  naming the cell or field, instead of pages of XeLaTeX errors. In outputs, which the notebook's
+  code printed, each one is shown as its escape (`\x07`) instead; ANSI colour codes stay.
+- `HideLocalPaths`: outputs show paths inside the repository relative to it and the home folder
+  as `~`, so a PDF never carries the absolute path of the run cache or a home folder.
 """
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import ipywidgets
 import nbformat
@@ -124,18 +129,78 @@ class TitleAndAuthors(Preprocessor):
         return nb, resources
 
 
-CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# An ANSI escape sequence (colours in tracebacks and logs: nbconvert turns them into LaTeX colours),
+# or a control character outside one.
+ANSI_OR_CONTROL = re.compile(r"(\x1b\[[0-?]*[ -/]*[@-~])|" + CONTROL_CHARACTER.pattern)
+
+
+def control_character_message(where: str, text: str) -> str | None:
+    """One line naming `where` and the first control character in `text`; None if there is none."""
+    match = CONTROL_CHARACTER.search(text)
+    if match is None:
+        return None
+    context = text[max(0, match.start() - 30):match.end() + 30]
+    return f"{where}: control character U+{ord(match[0]):04X} near {context!r}"
+
+
+def escaped_control_characters(text: str) -> str:
+    """`text` with every control character written as its escape (BEL -> `\\x07`), ANSI codes kept."""
+    return ANSI_OR_CONTROL.sub(lambda m: m[1] or f"\\x{ord(m[0]):02x}", text)
+
+
+def map_output_text(output: nbformat.NotebookNode, change) -> None:
+    """Apply `change` to every text of `output`: stream text, text/* data, error name, value, traceback."""
+    if output.output_type == "stream":
+        output.text = change(output.text)
+    elif output.output_type == "error":
+        output.ename, output.evalue = change(output.ename), change(output.evalue)
+        output.traceback = [change(line) for line in output.traceback]
+    for mime, value in output.get("data", {}).items():
+        if mime.startswith("text/") and isinstance(value, str):
+            output.data[mime] = change(value)
 
 
 class RejectControlCharacters(Preprocessor):
-    """Raise ValueError naming the markdown cell and character that LaTeX cannot typeset."""
+    """ValueError naming the cell (or metadata field) and the character that LaTeX cannot typeset;
+    control characters in outputs are escaped instead."""
+
+    def preprocess(self, nb, resources):
+        fields = [("notebook metadata title", nb.metadata.get("title") or "")]
+        fields += [(f"notebook metadata authors[{i}]", str(author.get("name", "")))
+                   for i, author in enumerate(nb.metadata.get("authors", []))]
+        for where, text in fields:
+            message = control_character_message(where, text)
+            if message:
+                raise ValueError(message)
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "markdown":
-            match = CONTROL_CHARACTER.search(cell.source)
-            if match:
-                context = cell.source[max(0, match.start() - 30):match.end() + 30]
-                raise ValueError(
-                    f"markdown cell {index}: control character U+{ord(match[0]):04X} near {context!r}; "
-                    "was a LaTeX command like \\frac or \\beta written in a non-raw Python string?")
+        message = control_character_message(f"{cell.cell_type} cell {index}", cell.source)
+        if message:
+            raise ValueError(message + "; was a LaTeX command like \\frac or \\beta written in a "
+                                       "non-raw Python string?")
+        for output in cell.get("outputs", []):
+            map_output_text(output, escaped_control_characters)
+        return cell, resources
+
+
+class HideLocalPaths(Preprocessor):
+    """Outputs: `<repository>/x` becomes `x`, the repository itself `.`, the home folder `~`."""
+
+    repository = Unicode(str(Path(__file__).resolve().parents[2]),
+                         help="Folder whose absolute path outputs show relative.").tag(config=True)
+    home = Unicode(str(Path.home()), help="Folder that outputs show as ~.").tag(config=True)
+
+    def hidden(self, text: str) -> str:
+        for folder, shown in ((self.repository, "."), (self.home, "~")):
+            if len(folder) > 1:  # never rewrite "/" itself
+                # the folder itself or followed by "/", not a longer name (/home/ada is not /home/adam)
+                pattern = re.escape(folder.rstrip("/")) + r"(/|(?![\w.\-]))"
+                text = re.sub(pattern, lambda m: ("" if shown == "." else "~/") if m[1] else shown, text)
+        return text
+
+    def preprocess_cell(self, cell, resources, index):
+        for output in cell.get("outputs", []):
+            map_output_text(output, self.hidden)
         return cell, resources

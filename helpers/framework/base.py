@@ -75,18 +75,22 @@ def own_copy(optimizer):
 
 
 def checked_optimizer(optimizer, name: str = "optimizer"):
-    """`optimizer` itself when it is None or has a `calculate_update` method; TypeError otherwise."""
+    """`optimizer` itself when it is None or has a `calculate_update` method; TypeError otherwise
+    (also for an optimizer class where an instance belongs: ``pass an instance: Sgd(learning_rate)``)."""
+    expected = "None or an optimizer with calculate_update(weights, gradient)"
+    validate.instance(name, optimizer, expected)
     if optimizer is not None and not callable(getattr(optimizer, "calculate_update", None)):
-        validate.fail(name, "None or an optimizer with calculate_update(weights, gradient)", optimizer,
-                      TypeError)
+        validate.fail(name, expected, optimizer, TypeError)
     return optimizer
 
 
 def checked_initializer(initializer, name: str):
-    """`initializer` itself when it has an `initialize(shape, fan_in, fan_out)` method; TypeError otherwise."""
+    """`initializer` itself when it has an `initialize(shape, fan_in, fan_out)` method; TypeError otherwise
+    (also for an initializer class where an instance belongs: ``pass an instance: He()``)."""
+    expected = "an initializer with initialize(weights_shape, fan_in, fan_out)"
+    validate.instance(name, initializer, expected)
     if not callable(getattr(initializer, "initialize", None)):
-        validate.fail(name, "an initializer with initialize(weights_shape, fan_in, fan_out)", initializer,
-                      TypeError)
+        validate.fail(name, expected, initializer, TypeError)
     return initializer
 
 

@@ -35,6 +35,8 @@ class BatchNormalization(TrainableLayer):
 
     def initialize(self, weights_initializer, bias_initializer) -> None:
         """Reset gamma to ones and beta to zeros; the initializers are ignored (as in the course)."""
+        validate.instance("weights_initializer", weights_initializer, "an initializer (ignored here) or None")
+        validate.instance("bias_initializer", bias_initializer, "an initializer (ignored here) or None")
         self._weights = np.ones(self.channels)
         self._bias = np.zeros(self.channels)
 

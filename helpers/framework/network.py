@@ -1,6 +1,13 @@
-"""The network container of the course, and `save` / `load` with pickle."""
+"""The network container of the course, and `save` / `load` with pickle.
+
+Pickle files can carry code: unpickling a crafted file runs it. `load` therefore reads with an
+unpickler that only builds classes of `helpers.framework` and NumPy arrays and refuses everything
+else before it runs; still, load only files you or someone you trust wrote.
+"""
 from __future__ import annotations
 
+import io
+import os
 import pickle
 
 import numpy as np
@@ -41,6 +48,7 @@ class NeuralNetwork:
             layer.testing_phase = self._testing_phase
 
     def append_layer(self, layer) -> None:
+        validate.instance("layer", layer, "a layer with forward and backward")
         for method in ("forward", "backward"):
             if not callable(getattr(layer, method, None)):
                 validate.fail("layer", "a layer with forward and backward", layer, TypeError)
@@ -96,17 +104,58 @@ class NeuralNetwork:
 
 
 def save(filename, net: NeuralNetwork) -> None:
-    """Pickle `net` (without its data layer) to `filename`."""
+    """Pickle `net` (without its data layer) to `filename`. Share such files only with people who
+    trust you: a pickle file can carry code (see `load`)."""
     if not isinstance(net, NeuralNetwork):
         validate.fail("net", "a NeuralNetwork", net, TypeError)
-    with open(filename, "wb") as file:
+    with open(_checked_filename(filename), "wb") as file:
         pickle.dump(net, file)
 
 
+def _checked_filename(filename):
+    if not isinstance(filename, (str, os.PathLike)):
+        validate.fail("filename", "a path (str or pathlib.Path)", filename, TypeError)
+    return filename
+
+
+# What a saved network is made of: the framework's classes and NumPy arrays (any other global
+# that a pickle names, such as os.system, is refused before it is looked up).
+NUMPY_GLOBALS = {("numpy", "ndarray"), ("numpy", "dtype"),
+                 ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+                 ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar")}
+
+
+class FrameworkUnpickler(pickle.Unpickler):
+    """An unpickler that builds only classes of `helpers.framework` and NumPy arrays and scalars."""
+
+    def find_class(self, module, name):
+        if (module, name) in NUMPY_GLOBALS:
+            return super().find_class(module, name)
+        if module.startswith("helpers.framework.") and "." not in name:
+            found = super().find_class(module, name)
+            if isinstance(found, type):
+                return found
+        raise pickle.UnpicklingError(f"refused {module}.{name} (load builds only classes of "
+                                     "helpers.framework and NumPy arrays)")
+
+
 def load(filename, data_layer) -> NeuralNetwork:
-    """Unpickle a network saved with `save` and attach `data_layer`."""
-    with open(filename, "rb") as file:
-        net = pickle.load(file)
+    """Unpickle a network saved with `save` and attach `data_layer`.
+
+    Load only files you trust. A file that is not a saved network (not a pickle, truncated, or a
+    pickle naming anything but `helpers.framework` classes and NumPy arrays, e.g. a crafted file
+    that would call os.system) raises ValueError naming `filename`; nothing in it runs.
+    A network built from your own layer classes is refused too: unpickle such a file you wrote
+    yourself with `pickle.load`.
+    """
+    with open(_checked_filename(filename), "rb") as file:
+        content = file.read()
+    try:
+        net = FrameworkUnpickler(io.BytesIO(content)).load()
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError,
+            TypeError, ValueError) as error:  # what a corrupt, truncated or foreign pickle raises
+        raise ValueError(f"filename: expected a file written by save(filename, net), got {filename!s} "
+                         f"that does not load as one ({type(error).__name__}: {error})") from None
     if not isinstance(net, NeuralNetwork):
         validate.fail("filename", "a file written by save(filename, net)", net, TypeError)
     net.data_layer = data_layer

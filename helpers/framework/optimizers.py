@@ -19,10 +19,11 @@ class Optimizer:
         self.regularizer = None
 
     def add_regularizer(self, regularizer) -> None:
+        expected = "a regularizer with calculate_gradient(w) and norm(w)"
+        validate.instance("regularizer", regularizer, expected)
         for method in ("calculate_gradient", "norm"):
             if not callable(getattr(regularizer, method, None)):
-                validate.fail("regularizer", "a regularizer with calculate_gradient(w) and norm(w)",
-                              regularizer, TypeError)
+                validate.fail("regularizer", expected, regularizer, TypeError)
         self.regularizer = regularizer
 
     def calculate_update(self, weight_tensor, gradient_tensor) -> np.ndarray:
