@@ -10,13 +10,15 @@ matrices ``weight_ih_l0`` (4H, D) and ``weight_hh_l0`` (4H, H) and two biases. T
 
     Wx = weight_ih_l0.T    Wh = weight_hh_l0.T    b = bias_ih_l0 + bias_hh_l0
 
-Letters: N batch, T time, D input dimension, H hidden dimension.
+Letters: N batch, T time, D input dimension, H hidden dimension. The argument checks live in the
+`*_arguments` validators (`helpers.checked`); upstream gradients are converted to float.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from helpers import validate
+from helpers.checked import checked, float_array
 
 
 def sigmoid(a):
@@ -38,16 +40,48 @@ def check_lstm_weights(Wx, Wh, b):
     return Wx, Wh, b, H
 
 
+def step_arguments(x, prev_h, prev_c, Wx, Wh, b) -> dict:
+    """Checked arguments of `lstm_step_forward`: x (N, D), prev_h, prev_c (N, H), fused weights."""
+    Wx, Wh, b, H = check_lstm_weights(Wx, Wh, b)
+    x = validate.shape("x", validate.array("x", x, ndim=2), (None, Wx.shape[0]))
+    prev_h = validate.shape("prev_h", validate.array("prev_h", prev_h, ndim=2), (x.shape[0], H))
+    prev_c = validate.shape("prev_c", validate.array("prev_c", prev_c, ndim=2), (x.shape[0], H))
+    return {"x": x, "prev_h": prev_h, "prev_c": prev_c, "Wx": Wx, "Wh": Wh, "b": b}
+
+
+def step_backward_arguments(dnext_h, dnext_c, cache) -> dict:
+    """Checked arguments of `lstm_step_backward`: dnext_h, dnext_c (N, H) as floats (float32 stays float32)."""
+    shape = cache[5].shape  # the input gate i, (N, H)
+    return {"dnext_h": validate.shape("dnext_h", float_array("dnext_h", dnext_h, ndim=2), shape),
+            "dnext_c": validate.shape("dnext_c", float_array("dnext_c", dnext_c, ndim=2), shape),
+            "cache": cache}
+
+
+def sequence_arguments(x, h0, Wx, Wh, b, c0=None) -> dict:
+    """Checked arguments of `lstm_forward`: x (N, T, D), h0 (N, H), fused weights, c0 (N, H) or None."""
+    Wx, Wh, b, H = check_lstm_weights(Wx, Wh, b)
+    x = validate.shape("x", validate.array("x", x, ndim=3), (None, None, Wx.shape[0]))
+    h0 = validate.shape("h0", validate.array("h0", h0, ndim=2), (x.shape[0], H))
+    c0 = np.zeros_like(h0) if c0 is None else validate.shape("c0", validate.array("c0", c0, ndim=2), h0.shape)
+    return {"x": x, "h0": h0, "Wx": Wx, "Wh": Wh, "b": b, "c0": c0}
+
+
+def sequence_backward_arguments(dh, cache) -> dict:
+    """Checked arguments of `lstm_backward`: dh (N, T, H) for the T steps of `cache`, as floats (float32 stays float32)."""
+    steps, _ = cache
+    N, H = steps[0][1].shape
+    dh = float_array("dh", dh, ndim=3)
+    return {"dh": validate.shape("dh", dh, (N, len(steps), H)), "cache": cache}
+
+
+@checked(step_arguments)
 def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     """One LSTM step for a batch.
 
     x: (N, D), prev_h: (N, H), prev_c: (N, H), Wx: (D, 4H), Wh: (H, 4H), b: (4H,).
     Returns next_h (N, H), next_c (N, H) and the cache for `lstm_step_backward`.
     """
-    Wx, Wh, b, H = check_lstm_weights(Wx, Wh, b)
-    x = validate.shape("x", validate.array("x", x, ndim=2), (None, Wx.shape[0]))
-    prev_h = validate.shape("prev_h", validate.array("prev_h", prev_h, ndim=2), (x.shape[0], H))
-    prev_c = validate.shape("prev_c", validate.array("prev_c", prev_c, ndim=2), (x.shape[0], H))
+    H = prev_h.shape[1]
     a = x @ Wx + prev_h @ Wh + b                   # (N, 4H) pre-activations of all gates
     i = sigmoid(a[:, :H])                          # input gate
     f = sigmoid(a[:, H:2 * H])                     # forget gate
@@ -60,6 +94,7 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     return next_h, next_c, cache
 
 
+@checked(step_backward_arguments)
 def lstm_step_backward(dnext_h, dnext_c, cache):
     """Backward pass of one LSTM step.
 
@@ -67,8 +102,6 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
     Returns dx (N, D), dprev_h (N, H), dprev_c (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,).
     """
     x, prev_h, prev_c, Wx, Wh, i, f, g, o, tanh_c = cache
-    dnext_h = validate.shape("dnext_h", validate.array("dnext_h", dnext_h, ndim=2), i.shape)
-    dnext_c = validate.shape("dnext_c", validate.array("dnext_c", dnext_c, ndim=2), i.shape)
     dc = dnext_c + dnext_h * o * (1.0 - tanh_c ** 2)   # all paths into c_t
     da = np.concatenate([
         dc * g * i * (1.0 - i),                          # input gate
@@ -85,6 +118,7 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
     return dx, dprev_h, dprev_c, dWx, dWh, db
 
 
+@checked(sequence_arguments)
 def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     """Run an LSTM over a batch of sequences.
 
@@ -92,12 +126,8 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     Returns h (N, T, H), the hidden states of every step, and the cache for `lstm_backward`;
     the last cell state is ``cache[-1]`` (N, H).
     """
-    Wx, Wh, b, H = check_lstm_weights(Wx, Wh, b)
-    x = validate.shape("x", validate.array("x", x, ndim=3), (None, None, Wx.shape[0]))
     N, T, _ = x.shape
-    h0 = validate.shape("h0", validate.array("h0", h0, ndim=2), (N, H))
-    c0 = np.zeros_like(h0) if c0 is None else validate.shape("c0", validate.array("c0", c0, ndim=2), (N, H))
-    h = np.empty((N, T, H), dtype=np.result_type(x, h0, Wx))
+    h = np.empty((N, T, h0.shape[1]), dtype=np.result_type(x, h0, Wx, np.float32))
     prev_h, prev_c, steps = h0, c0, []
     for t in range(T):
         prev_h, prev_c, step_cache = lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
@@ -106,6 +136,7 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     return h, (steps, prev_c)
 
 
+@checked(sequence_backward_arguments)
 def lstm_backward(dh, cache):
     """Backward pass over a whole sequence (full BPTT).
 
@@ -114,13 +145,11 @@ def lstm_backward(dh, cache):
     the gradients in the order of `lstm_forward`'s arguments.
     """
     steps, _ = cache
-    dh = validate.array("dh", dh, ndim=3)
-    N, H = steps[0][1].shape
-    validate.shape("dh", dh, (N, len(steps), H))
-    dx = np.empty((N, len(steps), steps[0][0].shape[1]), dtype=dh.dtype)
+    N, T, H = dh.shape
+    dx = np.empty((N, T, steps[0][0].shape[1]), dtype=dh.dtype)
     dWx, dWh, db = 0.0, 0.0, 0.0
     dprev_h, dprev_c = np.zeros((N, H), dh.dtype), np.zeros((N, H), dh.dtype)
-    for t in reversed(range(len(steps))):
+    for t in reversed(range(T)):
         dx[:, t], dprev_h, dprev_c, dWx_t, dWh_t, db_t = lstm_step_backward(
             dh[:, t] + dprev_h, dprev_c, steps[t])
         dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t

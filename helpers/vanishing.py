@@ -16,6 +16,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
 from helpers import validate
+from helpers.checked import checked
 from helpers.framework.sigmoid import sigmoid
 
 ACTIVATIONS = ("tanh", "sigmoid")
@@ -30,6 +31,20 @@ def activation_derivative(pre_activation, activation: str = "tanh") -> np.ndarra
     return s * (1.0 - s)
 
 
+def recursion_arguments(upstream, recurrent_weights, pre_activations, activation="tanh") -> dict:
+    """Checked arguments of `gradient_log_norms`: upstream (H,) non-zero, W_hh (H, H), a (T, H)."""
+    g = validate.array("upstream", upstream, ndim=1)
+    if not np.any(g):
+        validate.fail("upstream", "a non-zero gradient", g)
+    hidden = g.shape[0]
+    w = validate.array("recurrent_weights", recurrent_weights, ndim=2)
+    a = validate.array("pre_activations", pre_activations, ndim=2)
+    return {"upstream": g, "recurrent_weights": validate.shape("recurrent_weights", w, (hidden, hidden)),
+            "pre_activations": validate.shape("pre_activations", a, (None, hidden)),
+            "activation": validate.choice("activation", activation, ACTIVATIONS)}
+
+
+@checked(recursion_arguments)
 def gradient_log_norms(upstream, recurrent_weights, pre_activations, activation: str = "tanh") -> np.ndarray:
     """log10 ||dL/dh_{T-k}|| for k = 0..T, by the recursion g_{t-1} = W_hh^T (phi'(a_t) * g_t).
 
@@ -37,19 +52,11 @@ def gradient_log_norms(upstream, recurrent_weights, pre_activations, activation:
     pre_activations: a_1..a_T, shape (T, H). Returns shape (T + 1,). The gradient is renormalised
     after every step and its scale kept as a logarithm, so long products never underflow.
     """
-    g = validate.array("upstream", upstream, ndim=1)
-    hidden = g.shape[0]
-    w = validate.shape("recurrent_weights", validate.array("recurrent_weights", recurrent_weights, ndim=2),
-                       (hidden, hidden))
-    a = validate.shape("pre_activations", validate.array("pre_activations", pre_activations, ndim=2),
-                       (None, hidden))
-    norm = np.linalg.norm(g)
-    if norm == 0:
-        validate.fail("upstream", "a non-zero gradient", g)
+    norm = np.linalg.norm(upstream)
     log_norms = [np.log10(norm)]
-    direction = g / norm
-    for a_t in a[::-1]:
-        g = w.T @ (activation_derivative(a_t, activation) * direction)
+    direction = upstream / norm
+    for a_t in pre_activations[::-1]:
+        g = recurrent_weights.T @ (activation_derivative(a_t, activation) * direction)
         norm = np.linalg.norm(g)
         log_norms.append(log_norms[-1] + np.log10(norm))
         direction = g / norm

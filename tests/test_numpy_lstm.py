@@ -162,3 +162,16 @@ def test_step_and_backward_reject_bad_input():
     with pytest.raises(ValueError, match="dh"):
         lstm_backward(np.full((N, T, H), np.inf), cache)
 
+
+
+def test_integer_upstream_gradients_are_not_truncated():
+    p = parameters()
+    _, cache = lstm_forward(p["x"], p["h0"], p["Wx"], p["Wh"], p["b"], p["c0"])
+    upstream = np.random.default_rng(1).integers(-2, 3, (N, T, H))
+    from_int, from_float = lstm_backward(upstream, cache), lstm_backward(upstream.astype(float), cache)
+    for a, b in zip(from_int, from_float):
+        assert a.dtype == np.float64 and np.array_equal(a, b)
+    _, _, step_cache = lstm_step_forward(p["x"][:, 0], p["h0"], p["c0"], p["Wx"], p["Wh"], p["b"])
+    ones = np.ones((N, H), dtype=bool)
+    assert np.array_equal(lstm_step_backward(ones, ones, step_cache)[0],
+                          lstm_step_backward(ones.astype(float), ones.astype(float), step_cache)[0])

@@ -147,3 +147,11 @@ def test_backwards_reject_upstream_gradients_of_the_wrong_shape():
         rnn_backward(np.zeros((N, T + 1, H)), cache)
     with pytest.raises(ValueError, match="dh"):
         rnn_backward(np.full((N, T, H), np.nan), cache)
+
+
+def test_integer_upstream_gradients_are_not_truncated():
+    p = parameters()
+    _, cache = rnn_forward(p["x"], p["h0"], p["Wx"], p["Wh"], p["b"])
+    upstream = np.random.default_rng(1).integers(-2, 3, (N, T, H))
+    for a, b in zip(rnn_backward(upstream, cache), rnn_backward(upstream.astype(float), cache)):
+        assert a.dtype == np.float64 and np.array_equal(a, b)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import validate
+from helpers.checked import float_array
 from helpers.framework.base import BaseLayer, error_like
 
 
@@ -21,7 +21,7 @@ class Sigmoid(BaseLayer):
         self.activations = None
 
     def forward(self, input_tensor) -> np.ndarray:
-        self.activations = sigmoid(validate.array("input_tensor", input_tensor))
+        self.activations = sigmoid(float_array("input_tensor", input_tensor))
         return self.activations
 
     def backward(self, error_tensor) -> np.ndarray:
