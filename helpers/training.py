@@ -1,139 +1,56 @@
-"""The PyTorch training loop of notebooks 02–05: clipping, evaluation, early stopping, history, caching.
+"""The PyTorch training loop of notebooks 02–05: clipping, optimizers, evaluation, stopping rules.
 
-    history = fit(model, optimizer, next_batch, loss_fn, steps=2000, clip_norm=5.0,
-                  evaluate=held_out_accuracy, eval_every=50,
-                  early_stopping=EarlyStopping("accuracy", target=0.995, patience=10))
+    history = fit(model, optimizer, next_batch, loss_fn, steps=3000, clip_norm=10.0,
+                  evaluate=lambda m: {"accuracy": validation_accuracy(m)}, eval_every=50,
+                  early_stopping=EarlyStopping("accuracy", target=0.995),
+                  best_metric="accuracy")              # restore the best validation step at the end
+    history.record_final(test_accuracy=test_accuracy(model))
 
-Steps are numbered 1 … `steps`: step t draws ``next_batch(t)``, records the loss of that batch and
-the gradient norm *before* clipping, then updates the parameters. Evaluations ("report points")
-happen every `eval_every` steps and after the last step.
+Module map (canonical homes; `helpers.training` re-exports the names below for older imports):
+`helpers.history.History` (and the STOP_* values), `helpers.run_cache.cached` / `cache_key` /
+`default_cache_dir` / `is_cached` (run cache and committed `results/`), `helpers.results` (the
+reproduction check of committed results). This module owns `fit`, `EarlyStopping`, `Divergence`,
+`clip_gradients`, `make_optimizer`, `parameter_count` and `single_threaded`.
 
-Divergence does not raise: when the loss or the gradient norm is NaN/inf at step t, `fit` skips the
-update (the model keeps the last finite parameters), prints the message, and returns a `History`
-with ``stopped == "diverged"`` and ``message`` naming the step and the value, so a notebook can
-plot the curve up to that point and print the message (``assert not history.diverged, history.message``
-turns it into a failure where one is wanted).
-
-`cached(config, run)` stores finished runs as JSON under ``<repo>/.cache/runs`` (outside git;
-the environment variable ``WORKBOOK_CACHE_DIR`` moves it) and reloads them instead of retraining.
+The protocol `fit` implements:
+- Steps are numbered 1 … `steps`: step t draws ``next_batch(t)``, records the loss of that batch and
+  the gradient norm *before* clipping, then updates the parameters. Evaluations ("report points") on
+  the caller's validation data happen every `eval_every` steps and after the last step.
+- Stopping early: only on reaching a target (`EarlyStopping(metric, target=…)`); the plateau rule
+  (`patience`) is an explicit opt-in and off by default.
+- Best step: with `best_metric`, the parameters of the best validation evaluation are restored at
+  the end (`restore_best=True`); `History.chosen_step` / `chosen_by` say which step the model holds,
+  `History.final` holds that step's validation metrics, and the caller adds test numbers with
+  `History.record_final`.
+- Threads: `fit` always trains on one CPU thread (`single_threaded`), whatever the caller set, so a
+  direct call and a worker process give the same numbers (the run cache keys on threads = 1).
+- Divergence never raises and never leaves broken parameters behind: NaN/inf in the loss or the
+  gradient norm skips the update; parameters that turn NaN/inf after an update are reset to their
+  values before it (checked after every update); a run whose mean training loss stays above
+  `Divergence.loss_factor` x its step-1 loss for `Divergence.patience` report points in a row (finite
+  but useless weights, e.g. a huge learning rate with clipping) is stopped too. Each ends with
+  ``stopped == "diverged"`` and a `message` naming the step, the value and the step whose
+  parameters the model keeps (``assert not history.diverged, history.message`` makes it a failure).
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
-import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from helpers import validate
-from helpers.workbook import REPO_ROOT
+from helpers.history import (CHOSEN_LAST, STOP_DIVERGED, STOP_NO_IMPROVEMENT, STOP_STEPS,  # noqa: F401
+                             STOP_TARGET, History)
+from helpers.run_cache import CACHE_FORMAT, cache_key, cached, canonical_config, default_cache_dir  # noqa: F401
 
 CLIP_KINDS = ("global", "per-parameter")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
-STOP_STEPS = "steps"
-STOP_TARGET = "early stop (target reached)"
-STOP_NO_IMPROVEMENT = "early stop (no improvement)"
-STOP_DIVERGED = "diverged"
-CACHE_FORMAT = 1  # bump when the stored layout of a History changes: old files are then retrained
-
-
-# ----------------------------------------------------------------------------------------------
-# History
-# ----------------------------------------------------------------------------------------------
-
-@dataclass
-class History:
-    """What a training run produced; JSON round trip with `to_json` / `from_json`.
-
-    config     the configuration the run was made with (for `cached`: the cache key's source)
-    steps      step numbers t (1-based) of the recorded training steps
-    loss       training loss of the batch at each recorded step
-    grad_norm  global gradient norm before clipping at each recorded step
-    metrics    name -> [(step, value), ...] from the evaluations
-    stopped    why training ended: "steps", "early stop (target reached)",
-               "early stop (no improvement)", "diverged" ("" while unfinished / hand-built)
-    message    a sentence explaining `stopped` (names the step and the value)
-    elapsed    wall-clock seconds of training (kept when the run is reloaded from the cache)
-    from_cache True when `cached` loaded this run instead of training it
-    final      results at the end: `fit` puts the metrics of the last evaluation here; callers
-               may add their own JSON-serialisable entries before the run is cached
-    """
-
-    config: dict = field(default_factory=dict)
-    steps: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    grad_norm: list[float] = field(default_factory=list)
-    metrics: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
-    stopped: str = ""
-    message: str = ""
-    elapsed: float = 0.0
-    from_cache: bool = False
-    final: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def diverged(self) -> bool:
-        """True when training stopped because the loss or the gradient norm was NaN/inf."""
-        return self.stopped == STOP_DIVERGED
-
-    def metric(self, name: str) -> tuple[list[int], list[float]]:
-        """(steps, values) of the evaluated metric `name`."""
-        validate.choice("name", name, tuple(self.metrics))
-        pairs = self.metrics[name]
-        return [step for step, _ in pairs], [value for _, value in pairs]
-
-    def last(self, name: str) -> float:
-        """The most recent value of metric `name`."""
-        return self.metric(name)[1][-1]
-
-    def best(self, name: str, mode: str = "max") -> float:
-        """The largest (mode "max") or smallest (mode "min") value of metric `name`."""
-        validate.choice("mode", mode, ("max", "min"))
-        values = self.metric(name)[1]
-        return max(values) if mode == "max" else min(values)
-
-    def to_dict(self) -> dict:
-        """A plain dict of JSON types (metric pairs become two-element lists)."""
-        data = asdict(self)
-        data["metrics"] = {name: [list(pair) for pair in pairs] for name, pairs in self.metrics.items()}
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "History":
-        """Inverse of `to_dict`; ValueError when a field is missing or has the wrong type."""
-        if not isinstance(data, dict):
-            validate.fail("data", "a dict", data, TypeError)
-        missing = [name for name in cls.__dataclass_fields__ if name not in data]
-        if missing:
-            raise ValueError(f"data: expected the History fields, got none for {', '.join(missing)}")
-        steps, loss, grad_norm = list(data["steps"]), list(data["loss"]), list(data["grad_norm"])
-        if not len(steps) == len(loss) == len(grad_norm):
-            raise ValueError(f"data: expected steps, loss and grad_norm of equal length, got "
-                             f"{len(steps)}, {len(loss)}, {len(grad_norm)}")
-        metrics = {str(name): [(int(step), float(value)) for step, value in pairs]
-                   for name, pairs in dict(data["metrics"]).items()}
-        return cls(config=dict(data["config"]), steps=[int(s) for s in steps],
-                   loss=[float(v) for v in loss], grad_norm=[float(v) for v in grad_norm],
-                   metrics=metrics, stopped=str(data["stopped"]), message=str(data["message"]),
-                   elapsed=float(data["elapsed"]), from_cache=bool(data["from_cache"]),
-                   final=dict(data["final"]))
-
-    def to_json(self) -> str:
-        """The history as a JSON string (NaN/inf losses of a diverged run are kept)."""
-        return json.dumps(self.to_dict())
-
-    @classmethod
-    def from_json(cls, text: str) -> "History":
-        """Inverse of `to_json`."""
-        return cls.from_dict(json.loads(text))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -211,12 +128,16 @@ def make_optimizer(name: str, parameters: Iterable[torch.Tensor], lr: float,
 
 @dataclass(frozen=True)
 class EarlyStopping:
-    """When to stop before `steps`, judged on an evaluated metric after every evaluation.
+    """When to stop before `steps`, judged on an evaluated (validation) metric after every evaluation.
+
+    The workbook's protocol stops only on success: ``EarlyStopping("accuracy", target=0.995)``.
+    The plateau rule is an explicit opt-in (`patience`, default None = off): it ends runs that
+    would still learn after a long plateau, so an experiment that uses it must justify its length.
 
     metric     key of the dict that `evaluate` returns (e.g. "accuracy")
     target     stop as soon as the metric reaches it (>= for mode "max", <= for mode "min")
-    patience   stop when the metric has not improved by more than `min_delta` over the best
-               value so far for `patience` evaluations in a row
+    patience   opt-in plateau rule: stop when the metric has not improved by more than
+               `min_delta` over the best value so far for `patience` evaluations in a row
     min_delta  the smallest change that counts as an improvement
     mode       "max" (accuracy) or "min" (a loss)
     min_steps  the no-improvement rule is not applied before this step (slow starters get time)
@@ -268,6 +189,38 @@ class EarlyStopping:
         return None
 
 
+@dataclass(frozen=True)
+class Divergence:
+    """When a run whose numbers stay finite still counts as diverged (checked at each report point).
+
+    The reference is the training loss of step 1 (the untrained model's loss). When the mean
+    training loss of the steps since the previous report point exceeds `loss_factor` x reference
+    at `patience` report points in a row, training stops with ``stopped == "diverged"``. A run whose
+    step-1 loss is 0 (or negative) is not judged by this rule. NaN/inf in the loss, the gradient norm
+    or the parameters stops training at once, whatever this rule says. ``fit(divergence=None)``
+    switches the rule off.
+
+    Why 10 x and 3 report points: a learning run's loss stays below its step-1 loss after the first
+    report points (the workbook's runs: below 1.5 x in every logged window); a run at a learning rate
+    100-1000 x too large sits at 10-1000 x it. Three points in a row keep one noisy window from
+    ending a run.
+    """
+
+    loss_factor: float = 10.0
+    patience: int = 3
+
+    def __post_init__(self):
+        validate.real("loss_factor", self.loss_factor, low=1.0, low_open=True)
+        validate.positive_int("patience", self.patience)
+
+    def exploded(self, window_means: list[float], reference: float) -> bool:
+        """True when the last `patience` window means all exceed `loss_factor` x `reference`."""
+        if reference <= 0 or len(window_means) < self.patience:
+            return False
+        limit = self.loss_factor * reference
+        return all(mean > limit for mean in window_means[-self.patience:])
+
+
 # ----------------------------------------------------------------------------------------------
 # The training loop
 # ----------------------------------------------------------------------------------------------
@@ -301,27 +254,35 @@ def _evaluate(model: torch.nn.Module, evaluate: Callable) -> dict[str, float]:
     return {str(name): float(value) for name, value in metrics.items()}
 
 
-def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-        next_batch: Callable[[int], Any], loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor],
-        steps: int, *, clip_norm: float | None = None, clip: str | None = "global",
-        evaluate: Callable[[torch.nn.Module], dict[str, float]] | None = None, eval_every: int = 100,
-        early_stopping: EarlyStopping | None = None, on_step: Callable[[History], None] | None = None,
-        progress: bool = True, desc: str = "training", config: dict | None = None) -> History:
-    """Train `model` for up to `steps` steps and return its `History`.
+def _all_finite(parameters: list[torch.Tensor]) -> bool:
+    return bool(torch.stack([torch.isfinite(p).all() for p in parameters]).all())
 
-    next_batch(t)          the batch of step t (t = 1 … steps)
-    loss_fn(model, batch)  a scalar loss tensor
-    clip_norm, clip        clip the gradients to `clip_norm`, "global" or "per-parameter"
-                           (see `clip_gradients`); clip_norm None: no clipping
-    evaluate(model)        dict of metrics, run every `eval_every` steps and after the last step
-                           in eval mode under `torch.no_grad()`
-    early_stopping         an `EarlyStopping` on one of the evaluated metrics
-    on_step(history)       called at every report point (every `eval_every` steps and at the end),
-                           after the evaluation: the hook for live plots
-    progress, desc         a `tqdm.auto` bar (switched off by progress=False or TQDM_DISABLE=1)
-    config                 stored in `History.config`
-    NaN/inf in the loss or the gradient norm ends training with ``stopped == "diverged"`` (module doc).
-    """
+
+class _BestStep:
+    """The best validation evaluation so far: its step, metrics and a copy of the model's state.
+
+    Ties keep the earlier step; NaN never counts as better."""
+
+    def __init__(self, metric: str, mode: str):
+        self.metric, self.mode = metric, mode
+        self.step: int | None = None
+        self.value = math.nan
+        self.metrics: dict[str, float] = {}
+        self.state: dict[str, torch.Tensor] = {}
+
+    def offer(self, step: int, metrics: dict[str, float], model: torch.nn.Module) -> None:
+        if self.metric not in metrics:
+            raise ValueError(f"best_metric: expected one of the evaluated metrics "
+                             f"{', '.join(map(repr, metrics))}, got {self.metric!r}")
+        value = metrics[self.metric]
+        better = value > self.value if self.mode == "max" else value < self.value
+        if not math.isnan(value) and (self.step is None or better):
+            self.step, self.value, self.metrics = step, value, dict(metrics)
+            self.state = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+
+
+def _check_fit_arguments(model, optimizer, next_batch, loss_fn, evaluate, on_step, clip, clip_norm,
+                         early_stopping, best_metric, best_mode, divergence) -> None:
     if not isinstance(model, torch.nn.Module):
         validate.fail("model", "a torch.nn.Module", model, TypeError)
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -330,185 +291,157 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
     _check_callable("loss_fn", loss_fn)
     _check_callable("evaluate", evaluate, optional=True)
     _check_callable("on_step", on_step, optional=True)
-    steps = validate.positive_int("steps", steps)
-    eval_every = validate.positive_int("eval_every", eval_every)
     validate.choice("clip", clip, CLIP_KINDS + (None,))
-    if clip_norm is not None:
-        clip_norm = validate.positive("clip_norm", clip_norm)
-        if clip is None:
-            validate.fail("clip", "'global' or 'per-parameter' when clip_norm is given", clip)
+    if clip_norm is not None and clip is None:
+        validate.fail("clip", "'global' or 'per-parameter' when clip_norm is given", clip)
     if early_stopping is not None:
         if not isinstance(early_stopping, EarlyStopping):
             validate.fail("early_stopping", "an EarlyStopping or None", early_stopping, TypeError)
         if evaluate is None:
             validate.fail("evaluate", "a callable when early_stopping is given", evaluate)
+    if best_metric is not None:
+        if not isinstance(best_metric, str) or not best_metric:
+            validate.fail("best_metric", "a metric name or None", best_metric, TypeError)
+        if evaluate is None:
+            validate.fail("evaluate", "a callable when best_metric is given", evaluate)
+    validate.choice("best_mode", best_mode, ("max", "min"))
+    if divergence is not None and not isinstance(divergence, Divergence):
+        validate.fail("divergence", "a Divergence or None", divergence, TypeError)
+
+
+def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+        next_batch: Callable[[int], Any], loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor],
+        steps: int, *, clip_norm: float | None = None, clip: str | None = "global",
+        evaluate: Callable[[torch.nn.Module], dict[str, float]] | None = None, eval_every: int = 100,
+        early_stopping: EarlyStopping | None = None, best_metric: str | None = None,
+        best_mode: str = "max", restore_best: bool = True,
+        divergence: Divergence | None = Divergence(), on_step: Callable[[History], None] | None = None,
+        progress: bool = True, desc: str = "training", config: dict | None = None) -> History:
+    """Train `model` for up to `steps` steps on one CPU thread and return its `History`.
+
+    next_batch(t)          the batch of step t (t = 1 … steps)
+    loss_fn(model, batch)  a scalar loss tensor
+    clip_norm, clip        clip the gradients to `clip_norm`, "global" or "per-parameter"
+                           (see `clip_gradients`); clip_norm None: no clipping
+    evaluate(model)        dict of validation metrics, run every `eval_every` steps and after the
+                           last step, in eval mode under `torch.no_grad()`
+    early_stopping         an `EarlyStopping` on one of the evaluated metrics (target; plateau opt-in)
+    best_metric, best_mode the evaluated metric that picks the best step, "max" or "min"
+    restore_best           with `best_metric`: load the parameters of the best evaluation at the end
+                           (History.chosen_step); False keeps the last parameters
+    divergence             the rule for finite but exploding runs (`Divergence`; None: off)
+    on_step(history)       called at every report point, after the evaluation (live plots); entries
+                           it adds to `history.final` are kept
+    progress, desc         a `tqdm.auto` bar (switched off by progress=False or TQDM_DISABLE=1)
+    config                 stored in `History.config`
+    Divergence ends training with ``stopped == "diverged"`` (module docstring); it never raises.
+    """
+    _check_fit_arguments(model, optimizer, next_batch, loss_fn, evaluate, on_step, clip, clip_norm,
+                         early_stopping, best_metric, best_mode, divergence)
+    steps = validate.positive_int("steps", steps)
+    eval_every = validate.positive_int("eval_every", eval_every)
+    if clip_norm is not None:
+        clip_norm = validate.positive("clip_norm", clip_norm)
+    validate.choice("restore_best", restore_best, (True, False))
     parameters = [p for p in model.parameters() if p.requires_grad]
     if not parameters:
         validate.fail("model", "a module with trainable parameters", model)
 
-    history = History(config=dict(config or {}))
-    start = time.perf_counter()
-    model.train()
-    bar = tqdm(total=steps, desc=desc, disable=not progress or progress_disabled_by_environment())
-    try:
-        for step in range(1, steps + 1):
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model, next_batch(step))
-            loss_value = _loss_value(loss, step)
-            grad_norm = math.nan
-            if math.isfinite(loss_value):
-                loss.backward()
-                grad_norm = (clip_gradients(parameters, clip_norm, clip) if clip_norm is not None
-                             else global_grad_norm(parameters))
-            history.steps.append(step)
-            history.loss.append(loss_value)
-            history.grad_norm.append(grad_norm)
-            if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
-                what = f"loss is {loss_value}" if not math.isfinite(loss_value) else \
-                    f"gradient norm is {grad_norm} (loss {loss_value:.4g})"
-                history.stopped = STOP_DIVERGED
-                history.message = (f"training diverged at step {step}: {what}; "
-                                   f"the model keeps the parameters of step {step - 1}")
-                bar.write(f"{desc}: {history.message}")
-                break
-            optimizer.step()
-            bar.update(1)
-            if step % eval_every and step != steps:
-                continue
-            postfix = {"loss": f"{loss_value:.4g}"}
-            if evaluate is not None:
-                metrics = _evaluate(model, evaluate)
-                for name, value in metrics.items():
-                    history.metrics.setdefault(name, []).append((step, value))
-                history.final = dict(metrics)
-                postfix.update({name: f"{value:.4g}" for name, value in metrics.items()})
-            bar.set_postfix(postfix, refresh=False)
-            if on_step is not None:
-                on_step(history)
-            decision = early_stopping.check(history) if early_stopping is not None else None
-            if decision is not None:
-                history.stopped, history.message = decision
-                break
-        else:
-            history.stopped = STOP_STEPS
-            history.message = f"trained for all {steps} steps"
-    finally:
-        bar.close()
-        history.elapsed = time.perf_counter() - start
-    return history
-
-
-# ----------------------------------------------------------------------------------------------
-# Caching finished runs
-# ----------------------------------------------------------------------------------------------
-
-def default_cache_dir() -> Path:
-    """``$WORKBOOK_CACHE_DIR`` when set, else ``<repo>/.cache/runs`` (git-ignored)."""
-    return Path(os.environ.get("WORKBOOK_CACHE_DIR") or REPO_ROOT / ".cache" / "runs")
-
-
-def _json_value(value):
-    if isinstance(value, np.generic):  # numpy scalars (np.int64, np.float32, np.bool_) as numbers
-        return value.item()
-    raise TypeError(f"config: expected JSON values (numbers, strings, booleans, None, lists, dicts), "
-                    f"got a {type(value).__name__}: {value!r:.60}")
-
-
-def canonical_config(config: dict) -> str:
-    """The canonical JSON text of `config` (sorted keys, no spaces): what the cache key hashes.
-
-    `config` must be a dict of JSON values (numpy scalars are converted, tuples become lists;
-    NaN/inf are refused) and must contain a "version" entry that the caller bumps whenever the
-    code behind the run changes its result.
-    """
-    if not isinstance(config, dict):
-        validate.fail("config", "a dict", config, TypeError)
-    if "version" not in config:
-        validate.fail("config", "a 'version' entry (bump it when the training code changes)", config)
-    try:
-        return json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=False,
-                          default=_json_value)
-    except ValueError as error:
-        raise ValueError(f"config: expected finite numbers, got NaN or inf ({error})") from None
-
-
-def cache_key(config: dict) -> str:
-    """16 hex digits of the SHA-256 of the canonical config and the cache format."""
-    text = f"{CACHE_FORMAT}:{canonical_config(config)}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _write_atomically(path: Path, write: Callable[[Any], None]) -> None:
-    """Write through a temporary file in the same folder, then rename: no half-written files."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _read_cached(json_path: Path, key: str, config: dict) -> History:
-    """The History stored under `key`; ValueError (with the reason) when it is unusable."""
-    try:
-        data = json.loads(json_path.read_text())
-        history = History.from_dict(data["history"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"unreadable ({type(error).__name__}: {error})") from None
-    if data.get("key") != key or history.config != config:
-        raise ValueError("it belongs to a different configuration")
-    return history
-
-
-def cached(config: dict, run: Callable[[], History], cache_dir: str | Path | None = None, *,
-           model: torch.nn.Module | None = None, verbose: bool = True) -> History:
-    """Return the cached History of `config`, or call `run()` and cache what it returns.
-
-    config     everything that changes the result, as JSON values: model kind and sizes, seed,
-               steps, learning rate, optimizer, clipping, data parameters, early-stopping rule,
-               and a "version" the caller bumps when the code changes (see `canonical_config`)
-    run        trains and returns a History; called only on a cache miss. Its `config` is set to
-               `config`. Diverged runs are cached like any other finished run.
-    cache_dir  default `default_cache_dir()`; one ``<key>.json`` per run
-    model      optional: the module `run` trains in place. Its state_dict is saved as ``<key>.pt``
-               beside the JSON and, on a cache hit, loaded back into `model`.
-    verbose    print a line when a cached run is reused or a broken cache file is replaced
-
-    Unreadable or mismatching cache files are ignored, and the run is retrained and rewritten.
-    """
-    _check_callable("run", run)
-    if model is not None and not isinstance(model, torch.nn.Module):
-        validate.fail("model", "a torch.nn.Module or None", model, TypeError)
-    key = cache_key(config)
-    config = json.loads(canonical_config(config))
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    json_path, weights_path = folder / f"{key}.json", folder / f"{key}.pt"
-    if json_path.exists():
+    history = History(config=dict(config or {}), source="trained")
+    best = _BestStep(best_metric, best_mode) if best_metric is not None else None
+    before_update = [p.detach().clone() for p in parameters]
+    window_start, window_means = 0, []
+    last_good, evaluated = 0, {}  # the last step whose parameters are finite; step -> its metrics
+    with single_threaded():
+        model.train()
+        bar = tqdm(total=steps, desc=desc, disable=not progress or progress_disabled_by_environment())
+        start = time.perf_counter()
         try:
-            history = _read_cached(json_path, key, config)
-            if model is not None:
-                try:
-                    model.load_state_dict(torch.load(weights_path, weights_only=True))
-                except Exception as error:  # missing, truncated or mismatching weights: retrain
-                    raise ValueError(f"its weights {weights_path.name} are unusable "
-                                     f"({type(error).__name__})") from None
-        except ValueError as problem:
-            if verbose:
-                print(f"ignored cached run {key}: {problem}; training again")
-        else:
-            history.from_cache = True
-            if verbose:
-                print(f"reused cached run {key} (trained in {history.elapsed:.1f} s, {history.stopped})")
-            return history
-    history = run()
-    if not isinstance(history, History):
-        validate.fail("run", "to return a History", history, TypeError)
-    history.config, history.from_cache = config, False
-    folder.mkdir(parents=True, exist_ok=True)
-    if model is not None:
-        _write_atomically(weights_path, lambda file: torch.save(model.state_dict(), file))
-    record = {"key": key, "format": CACHE_FORMAT, "history": history.to_dict()}
-    _write_atomically(json_path, lambda file: file.write(json.dumps(record, indent=1).encode()))
+            for step in range(1, steps + 1):
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(model, next_batch(step))
+                loss_value = _loss_value(loss, step)
+                grad_norm = math.nan
+                if math.isfinite(loss_value):
+                    loss.backward()
+                    grad_norm = (clip_gradients(parameters, clip_norm, clip) if clip_norm is not None
+                                 else global_grad_norm(parameters))
+                history.steps.append(step)
+                history.loss.append(loss_value)
+                history.grad_norm.append(grad_norm)
+                if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
+                    what = (f"loss is {loss_value}" if not math.isfinite(loss_value) else
+                            f"gradient norm is {grad_norm} (loss {loss_value:.4g})")
+                    history.stopped, history.message = STOP_DIVERGED, f"training diverged at step {step}: {what}"
+                    break
+                with torch.no_grad():
+                    torch._foreach_copy_(before_update, parameters)
+                    optimizer.step()
+                    if not _all_finite(parameters):
+                        torch._foreach_copy_(parameters, before_update)  # back to the last finite values
+                        history.stopped, history.message = STOP_DIVERGED, (
+                            f"training diverged at step {step}: its update made parameters NaN/inf "
+                            f"(loss {loss_value:.4g}, gradient norm {grad_norm:.4g})")
+                        break
+                last_good = step
+                bar.update(1)
+                if step % eval_every and step != steps:
+                    continue
+                window_means.append(sum(history.loss[window_start:]) / (len(history.loss) - window_start))
+                window_start = len(history.loss)
+                postfix = {"loss": f"{loss_value:.4g}"}
+                if evaluate is not None:
+                    evaluated[step] = _evaluate(model, evaluate)
+                    for name, value in evaluated[step].items():
+                        history.metrics.setdefault(name, []).append((step, value))
+                    history.final.update(evaluated[step])
+                    if best is not None:
+                        best.offer(step, evaluated[step], model)
+                    postfix.update({name: f"{value:.4g}" for name, value in evaluated[step].items()})
+                bar.set_postfix(postfix, refresh=False)
+                if on_step is not None:
+                    on_step(history)
+                decision = early_stopping.check(history) if early_stopping is not None else None
+                if decision is not None:
+                    history.stopped, history.message = decision
+                    break
+                if divergence is not None and divergence.exploded(window_means, history.loss[0]):
+                    history.stopped, history.message = STOP_DIVERGED, (
+                        f"training diverged at step {step}: the mean training loss stayed above "
+                        f"{divergence.loss_factor:g} x the step-1 loss ({history.loss[0]:.4g}) for "
+                        f"{divergence.patience} report points in a row (last {window_means[-1]:.4g})")
+                    break
+            else:
+                history.stopped, history.message = STOP_STEPS, f"trained for all {steps} steps"
+            _choose_step(history, model, best if restore_best else None, last_good, evaluated, evaluate)
+        finally:
+            bar.close()
+            history.elapsed = time.perf_counter() - start
+    if history.diverged:
+        bar.write(f"{desc}: {history.message}")
     return history
+
+
+def _choose_step(history: History, model: torch.nn.Module, best: _BestStep | None, last_good: int,
+                 evaluated: dict[int, dict[str, float]], evaluate: Callable | None) -> None:
+    """Leave the model at the chosen step and record it: the best validation step when `best` has
+    one, else the last step with finite parameters. The evaluated metrics in `final` become those
+    of the chosen step (evaluated now when it was not, e.g. after a divergence between two report
+    points); other entries that an `on_step` hook put into `final` are kept as they are."""
+    if best is not None and best.step is not None:
+        model.load_state_dict(best.state)
+        history.chosen_step, history.chosen_by = best.step, f"best validation {best.metric} ({best.mode})"
+        chosen = best.metrics
+    else:
+        history.chosen_step, history.chosen_by = last_good, CHOSEN_LAST
+        if evaluate is not None and last_good not in evaluated:
+            evaluated[last_good] = _evaluate(model, evaluate)
+            for name, value in evaluated[last_good].items():
+                history.metrics.setdefault(name, []).append((last_good, value))
+        chosen = evaluated.get(last_good, {})
+    history.final = {**{name: value for name, value in history.final.items() if name not in history.metrics},
+                     **chosen}
+    if history.diverged:
+        history.message += f"; the model keeps the parameters of step {history.chosen_step}"
+        if history.chosen_by != CHOSEN_LAST:
+            history.message += f" ({history.chosen_by})"

@@ -1,75 +1,17 @@
-"""helpers.training: the training loop, clipping, early stopping, divergence, history and run cache."""
+"""helpers.training: the training loop, clipping, stopping rules, best step, divergence, threads."""
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from fit_doubles import Regression, Scalar, regression_problem, scalar_loss, scripted, sgd
 from helpers import training
-from helpers.training import EarlyStopping, History, cached, fit
-
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.training import Divergence, EarlyStopping, fit
 
 
-class Regression(torch.nn.Module):
-    """y = x @ W + b with nn.Parameter (D inputs, one output)."""
-
-    def __init__(self, D: int, seed: int = 0, dtype=torch.float32):
-        super().__init__()
-        g = torch.Generator().manual_seed(seed)
-        self.W = torch.nn.Parameter(0.1 * torch.randn(D, 1, generator=g, dtype=dtype))
-        self.b = torch.nn.Parameter(torch.zeros(1, dtype=dtype))
-
-    def forward(self, x):
-        return x @ self.W + self.b
-
-
-class Scalar(torch.nn.Module):
-    """One trainable scalar p; the loss functions below decide what it means."""
-
-    def __init__(self, value: float = 1.0, dtype=torch.float32):
-        super().__init__()
-        self.p = torch.nn.Parameter(torch.tensor([value], dtype=dtype))
-
-
-def regression_problem(D=3, N=64, seed=0):
-    """Batches of a noisy linear map: next_batch(t) is deterministic in t."""
-    rng = np.random.default_rng(seed)
-    w_true = torch.tensor(rng.normal(size=(D, 1)), dtype=torch.float32)
-
-    def next_batch(step):
-        g = torch.Generator().manual_seed(step)
-        x = torch.randn(N, D, generator=g)
-        return x, x @ w_true + 0.01 * torch.randn(N, 1, generator=g)
-
-    def loss_fn(model, batch):
-        x, y = batch
-        return ((model(x) - y) ** 2).mean()
-
-    held_out = next_batch(10_000)
-
-    def evaluate(model):
-        return {"mse": float(loss_fn(model, held_out))}
-
-    return next_batch, loss_fn, evaluate
-
-
-def scalar_loss(model, batch):
-    return (model.p ** 2).sum()
-
-
-def scripted(values):
-    """An `evaluate` returning the given accuracies one after another."""
-    calls = iter(values)
-    return lambda model: {"accuracy": next(calls)}
-
-
-def sgd(model, lr=0.1):
-    return torch.optim.SGD(model.parameters(), lr=lr)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -275,6 +217,106 @@ def test_without_a_stopping_reason_all_steps_run():
     assert history.stopped == "steps" and history.steps[-1] == 100
 
 
+def test_the_plateau_rule_is_off_unless_patience_is_given():
+    history = run_scripted([0.5] * 100, EarlyStopping("accuracy", target=0.995), steps=300)
+    assert history.stopped == "steps" and history.steps[-1] == 300
+
+
+# ----------------------------------------------------------------------------------------------
+# best validation step
+# ----------------------------------------------------------------------------------------------
+
+def run_with_snapshots(values, **options):
+    """A regression trained with scripted validation values; returns (history, model, {step: W})."""
+    next_batch, loss_fn, _ = regression_problem()
+    model = Regression(3)
+    snapshots = {}
+    history = fit(model, sgd(model), next_batch, loss_fn, steps=10 * len(values), eval_every=10,
+                  evaluate=scripted(values), on_step=lambda h: snapshots.update(
+                      {h.steps[-1]: model.W.detach().clone()}), progress=False, **options)
+    return history, model, snapshots
+
+
+def test_restore_best_loads_the_parameters_of_the_best_validation_step():
+    history, model, snapshots = run_with_snapshots([0.2, 0.7, 0.9, 0.6, 0.5], best_metric="accuracy")
+    assert history.chosen_step == 30 and history.chosen_by == "best validation accuracy (max)"
+    assert torch.equal(model.W, snapshots[30]) and not torch.equal(snapshots[30], snapshots[50])
+    assert history.final == {"accuracy": 0.9}
+    assert history.stopped == "steps" and history.metric("accuracy")[0] == [10, 20, 30, 40, 50]
+
+
+def test_without_restore_the_last_step_is_kept():
+    history, model, snapshots = run_with_snapshots([0.2, 0.9, 0.5], best_metric="accuracy", restore_best=False)
+    assert history.chosen_step == 30 and history.chosen_by == "last step"
+    assert torch.equal(model.W, snapshots[30]) and history.final == {"accuracy": 0.5}
+
+
+def test_best_step_ties_keep_the_earlier_step_and_nan_never_wins():
+    history, model, snapshots = run_with_snapshots([0.4, 0.8, math.nan, 0.8, 0.1], best_metric="accuracy")
+    assert history.chosen_step == 20 and torch.equal(model.W, snapshots[20])
+
+
+def test_best_step_in_mode_min():
+    history, model, snapshots = run_with_snapshots([0.5, 0.1, 0.3], best_metric="accuracy", best_mode="min")
+    assert history.chosen_step == 20 and torch.equal(model.W, snapshots[20])
+    assert history.chosen_by == "best validation accuracy (min)"
+
+
+def test_without_best_metric_the_last_step_is_chosen():
+    history, model, snapshots = run_with_snapshots([0.2, 0.9, 0.5])
+    assert (history.chosen_step, history.chosen_by, history.final) == (30, "last step", {"accuracy": 0.5})
+
+
+def test_entries_an_on_step_hook_adds_to_final_are_kept():
+    model = Scalar()
+
+    def hook(history):
+        history.final["extra"] = history.steps[-1]
+
+    history = fit(model, sgd(model), lambda t: None, scalar_loss, steps=30, eval_every=10, on_step=hook,
+                  evaluate=scripted([0.2, 0.9, 0.5]), best_metric="accuracy", progress=False)
+    assert history.final == {"extra": 30, "accuracy": 0.9}
+
+
+def test_best_step_with_early_stop_on_target():
+    history, _, _ = run_with_snapshots([0.2, 0.999, 0.1], best_metric="accuracy",
+                                       early_stopping=EarlyStopping("accuracy", target=0.995))
+    assert history.stopped == "early stop (target reached)" and history.chosen_step == 20
+
+
+# ----------------------------------------------------------------------------------------------
+# threads
+# ----------------------------------------------------------------------------------------------
+
+def regression_run_under(threads: int):
+    """Numbers of one seeded regression run started by a caller that uses `threads` torch threads,
+    and the thread counts the loss function saw."""
+    next_batch, loss_fn, evaluate = regression_problem(D=64, N=256)
+    seen = set()
+
+    def recording_loss(model, batch):
+        seen.add(torch.get_num_threads())
+        return loss_fn(model, batch)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        model = Regression(64)
+        history = fit(model, sgd(model, lr=0.05), next_batch, recording_loss, steps=50, eval_every=10,
+                      evaluate=evaluate, progress=False)
+        assert torch.get_num_threads() == threads  # fit gives the caller's setting back
+    finally:
+        torch.set_num_threads(before)
+    return history.loss, history.metric("mse")[1], model.W.detach().clone(), seen
+
+
+def test_same_seed_same_numbers_whatever_the_callers_thread_count():
+    loss_1, mse_1, w_1, seen_1 = regression_run_under(1)
+    loss_2, mse_2, w_2, seen_2 = regression_run_under(2)
+    assert seen_1 == seen_2 == {1}
+    assert loss_1 == loss_2 and mse_1 == mse_2 and torch.equal(w_1, w_2)
+
+
 # ----------------------------------------------------------------------------------------------
 # divergence
 # ----------------------------------------------------------------------------------------------
@@ -305,6 +347,88 @@ def test_infinite_gradient_with_finite_loss_stops():
     assert history.diverged and history.steps == [1]
     assert history.message.startswith("training diverged at step 1: gradient norm is inf (loss 1e+30)")
     assert model.p.item() == pytest.approx(1e-30, rel=1e-6)
+
+
+def test_an_update_that_makes_parameters_non_finite_is_undone():
+    model = Scalar(1.0)
+    history = fit(model, torch.optim.SGD(model.parameters(), lr=1e38), lambda t: None,
+                  lambda m, b: (m.p * 1e18).sum(), steps=5, progress=False)
+    assert history.diverged and history.steps == [1]
+    assert history.message == ("training diverged at step 1: its update made parameters NaN/inf "
+                               "(loss 1e+18, gradient norm 1e+18); the model keeps the parameters of step 0")
+    assert model.p.item() == 1.0 and history.chosen_step == 0
+
+
+@pytest.mark.parametrize("scale, message", [
+    (1.0, "training diverged at step 2: loss is inf; the model keeps the parameters of step 1"),
+    (100.0, "training diverged at step 1: its update made parameters NaN/inf (loss 6.071, gradient norm "
+            "63.1); the model keeps the parameters of step 0")])
+def test_the_fast_rnn_at_an_overflowing_learning_rate_keeps_finite_parameters(scale, message):
+    from helpers.torch_rnn import FastElmanRNN
+    torch.manual_seed(0)
+    model = FastElmanRNN(1, 8, 1)
+    initial = [p.detach().clone() for p in model.parameters()]
+    x = torch.randn(4, 5, 1)
+
+    def loss_fn(m, batch):
+        return scale * (m(x)[0] ** 2).mean()
+
+    history = fit(model, torch.optim.SGD(model.parameters(), lr=1e38), lambda t: None, loss_fn, steps=3,
+                  evaluate=lambda m: {"loss": float(loss_fn(m, None))}, progress=False)
+    assert history.diverged and history.message == message
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), initial)) == (history.chosen_step == 0)
+    steps, values = history.metric("loss")  # the kept parameters are evaluated: `final` describes them
+    assert steps == [history.chosen_step] and history.final == {"loss": values[0]}
+
+
+def scripted_loss_run(levels, steps, eval_every=5, **options):
+    """lr 0 keeps p = 1, so the loss of step t is exactly levels(t)."""
+    model = Scalar(1.0)
+    return fit(model, sgd(model, lr=0.0), levels, lambda m, level: level * (m.p ** 2).sum(), steps=steps,
+               eval_every=eval_every, progress=False, **options)
+
+
+def test_a_finite_loss_that_stays_above_ten_times_the_first_is_divergence():
+    history = scripted_loss_run(lambda t: 1.0 if t == 1 else 20.0, steps=100)
+    assert history.diverged and history.steps[-1] == 15  # three report points (5, 10, 15) above 10
+    assert history.message == ("training diverged at step 15: the mean training loss stayed above 10 x the "
+                               "step-1 loss (1) for 3 report points in a row (last 20); "
+                               "the model keeps the parameters of step 15")
+
+
+@pytest.mark.parametrize("levels", [
+    lambda t: 1.0 if t == 1 else 9.9,                                   # high, but below 10 x
+    lambda t: 1.0 if t == 1 else (20.0 if 5 < t <= 15 or t > 20 and t <= 25 else 2.0),  # never 3 in a row
+])
+def test_a_loss_below_the_rule_or_not_long_enough_above_it_trains_on(levels):
+    history = scripted_loss_run(levels, steps=60)
+    assert history.stopped == "steps"
+
+
+def test_the_divergence_rule_can_be_changed_or_switched_off():
+    levels = lambda t: 1.0 if t == 1 else 20.0  # noqa: E731
+    assert scripted_loss_run(levels, steps=100, divergence=None).stopped == "steps"
+    assert scripted_loss_run(levels, steps=100, divergence=Divergence(loss_factor=30.0)).stopped == "steps"
+    assert scripted_loss_run(levels, steps=100, divergence=Divergence(patience=5)).steps[-1] == 25
+
+
+def test_clipping_with_a_huge_learning_rate_is_reported_as_diverged():
+    # loss p^2, lr 3, clip 10: p goes 1, -5, 25, -5, 25, ... (losses 25 and 625, finite for ever)
+    model = Scalar(1.0, dtype=torch.float64)
+    history = fit(model, sgd(model, lr=3.0), lambda t: None, scalar_loss, steps=1000, clip_norm=10.0,
+                  eval_every=10, progress=False)
+    assert history.diverged and history.steps[-1] == 30
+    assert "stayed above 10 x the step-1 loss (1)" in history.message
+
+
+def test_divergence_with_restore_best_keeps_the_best_step():
+    values = iter([0.3, 0.8, 0.5, 0.4, 0.2])
+    history = scripted_loss_run(lambda t: 1.0 if t <= 10 else 50.0, steps=100,
+                                evaluate=lambda m: {"accuracy": next(values)}, best_metric="accuracy")
+    assert history.diverged and history.chosen_step == 10
+    assert history.message.endswith("the model keeps the parameters of step 10 "
+                                    "(best validation accuracy (max))")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -347,6 +471,12 @@ def fit_with(**overrides):
     ({"evaluate": lambda m: {}}, TypeError, "evaluate"),
     ({"evaluate": lambda m: {"acc": 0.5}, "early_stopping": EarlyStopping("accuracy", target=0.9)},
      ValueError, "early_stopping"),
+    ({"best_metric": "accuracy"}, ValueError, "evaluate"),
+    ({"best_metric": 3, "evaluate": lambda m: {"accuracy": 1.0}}, TypeError, "best_metric"),
+    ({"best_metric": "acc", "evaluate": lambda m: {"accuracy": 1.0}}, ValueError, "best_metric"),
+    ({"best_mode": "up"}, ValueError, "best_mode"),
+    ({"restore_best": "yes"}, ValueError, "restore_best"),
+    ({"divergence": 10.0}, TypeError, "divergence"),
 ])
 def test_fit_rejects_bad_input(overrides, error, match):
     with pytest.raises(error, match=match):
@@ -365,6 +495,15 @@ def test_fit_rejects_bad_input(overrides, error, match):
 def test_early_stopping_rejects_bad_rules(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         EarlyStopping(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"loss_factor": 1.0}, ValueError, "loss_factor"), ({"loss_factor": math.inf}, ValueError, "loss_factor"),
+    ({"loss_factor": "10"}, TypeError, "loss_factor"), ({"patience": 0}, ValueError, "patience"),
+    ({"patience": 1.5}, TypeError, "patience")])
+def test_divergence_rejects_bad_rules(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        Divergence(**kwargs)
 
 
 @pytest.mark.parametrize("args, error, match", [
@@ -406,195 +545,3 @@ def test_parameter_count():
     assert training.parameter_count(model) == 6
     model.b.requires_grad_(False)
     assert training.parameter_count(model) == 5
-
-
-# ----------------------------------------------------------------------------------------------
-# History
-# ----------------------------------------------------------------------------------------------
-
-def sample_history():
-    return History(config={"seed": 1}, steps=[1, 2, 3], loss=[2.0, math.nan, math.inf],
-                   grad_norm=[1.0, 0.5, math.nan], metrics={"accuracy": [(2, 0.5), (3, 0.75)]},
-                   stopped="diverged", message="training diverged at step 3: loss is inf",
-                   elapsed=1.25, final={"accuracy": 0.75, "per_position": [1.0, 0.5]})
-
-
-def test_history_json_round_trip_keeps_nan_and_pairs():
-    history = sample_history()
-    again = History.from_json(history.to_json())
-    assert again.metrics == {"accuracy": [(2, 0.5), (3, 0.75)]}
-    assert math.isnan(again.loss[1]) and again.loss[2] == math.inf and math.isnan(again.grad_norm[2])
-    assert (again.config, again.steps, again.stopped, again.message, again.elapsed, again.final) == \
-           (history.config, history.steps, history.stopped, history.message, 1.25, history.final)
-    assert again.diverged
-
-
-def test_history_accessors():
-    history = sample_history()
-    assert history.metric("accuracy") == ([2, 3], [0.5, 0.75])
-    assert history.last("accuracy") == 0.75
-    assert history.best("accuracy") == 0.75 and history.best("accuracy", mode="min") == 0.5
-    with pytest.raises(ValueError, match="name"):
-        history.metric("recall")
-    with pytest.raises(ValueError, match="mode"):
-        history.best("accuracy", mode="top")
-
-
-def test_history_from_dict_rejects_broken_data():
-    data = sample_history().to_dict()
-    del data["loss"]
-    with pytest.raises(ValueError, match="loss"):
-        History.from_dict(data)
-    data = sample_history().to_dict()
-    data["steps"] = [1, 2]
-    with pytest.raises(ValueError, match="equal length"):
-        History.from_dict(data)
-    with pytest.raises(TypeError, match="data"):
-        History.from_dict([1, 2])
-
-
-# ----------------------------------------------------------------------------------------------
-# caching
-# ----------------------------------------------------------------------------------------------
-
-CONFIG = {"version": 1, "model": "rnn", "hidden": 8, "seed": 0, "steps": 30, "lr": 0.01,
-          "data": {"T": 5, "one_hot": True}}
-
-
-class CountingRun:
-    """A run function that trains a Regression model and counts its calls."""
-
-    def __init__(self, model=None):
-        self.calls = 0
-        self.model = model if model is not None else Regression(3)
-
-    def __call__(self):
-        self.calls += 1
-        next_batch, loss_fn, evaluate = regression_problem()
-        return fit(self.model, sgd(self.model), next_batch, loss_fn, steps=30, eval_every=10,
-                   evaluate=evaluate, progress=False)
-
-
-def test_cache_round_trip_runs_once(tmp_path, capsys):
-    run = CountingRun()
-    first = cached(CONFIG, run, tmp_path)
-    assert run.calls == 1 and not first.from_cache and first.config == CONFIG
-    assert capsys.readouterr().out == ""
-    second = cached(dict(reversed(list(CONFIG.items()))), run, tmp_path)  # key order is irrelevant
-    assert run.calls == 1 and second.from_cache
-    key = training.cache_key(CONFIG)
-    assert capsys.readouterr().out == (f"reused cached run {key} "
-                                       f"(trained in {first.elapsed:.1f} s, steps)\n")
-    assert second.to_dict() == {**first.to_dict(), "from_cache": True}
-    assert [p.name for p in tmp_path.iterdir()] == [f"{key}.json"]
-
-
-@pytest.mark.parametrize("change", [
-    {"version": 2}, {"model": "lstm"}, {"hidden": 9}, {"seed": 1}, {"steps": 31}, {"lr": 0.011},
-    {"data": {"T": 6, "one_hot": True}}, {"data": {"T": 5, "one_hot": False}}, {"clip": 5.0}])
-def test_any_config_change_retrains(tmp_path, change):
-    run = CountingRun()
-    cached(CONFIG, run, tmp_path)
-    cached({**CONFIG, **change}, run, tmp_path, verbose=False)
-    assert run.calls == 2
-    cached({**CONFIG, **change}, run, tmp_path, verbose=False)
-    cached(CONFIG, run, tmp_path, verbose=False)  # both runs stay cached side by side
-    assert run.calls == 2
-    assert training.cache_key({**CONFIG, **change}) != training.cache_key(CONFIG)
-
-
-def test_numpy_scalars_give_the_same_key():
-    config = {**CONFIG, "hidden": np.int64(8), "lr": np.float64(0.01)}
-    assert training.cache_key(config) == training.cache_key(CONFIG)
-
-
-@pytest.mark.parametrize("content", ["{not json", "", json.dumps({"key": "x"}), "[1, 2]"])
-def test_corrupt_cache_file_is_ignored_and_rewritten(tmp_path, capsys, content):
-    key = training.cache_key(CONFIG)
-    (tmp_path / f"{key}.json").write_text(content)
-    run = CountingRun()
-    history = cached(CONFIG, run, tmp_path)
-    assert run.calls == 1 and not history.from_cache
-    assert f"ignored cached run {key}" in capsys.readouterr().out
-    assert cached(CONFIG, run, tmp_path).from_cache and run.calls == 1
-
-
-def test_cache_file_of_another_config_is_not_used(tmp_path, capsys):
-    run = CountingRun()
-    cached(CONFIG, run, tmp_path)
-    path = tmp_path / f"{training.cache_key(CONFIG)}.json"
-    record = json.loads(path.read_text())
-    record["history"]["config"]["hidden"] = 99
-    path.write_text(json.dumps(record))
-    assert not cached(CONFIG, run, tmp_path).from_cache and run.calls == 2
-    assert "different configuration" in capsys.readouterr().out
-
-
-def test_cached_weights_are_saved_and_loaded(tmp_path):
-    run = CountingRun(Regression(3, seed=0))
-    cached(CONFIG, run, tmp_path, model=run.model)
-    key = training.cache_key(CONFIG)
-    assert (tmp_path / f"{key}.pt").exists()
-    fresh = Regression(3, seed=5)
-    assert not torch.equal(fresh.W, run.model.W)
-    history = cached(CONFIG, run, tmp_path, model=fresh, verbose=False)
-    assert history.from_cache and run.calls == 1
-    assert torch.equal(fresh.W, run.model.W) and torch.equal(fresh.b, run.model.b)
-
-
-def test_missing_weights_mean_retraining(tmp_path):
-    run = CountingRun()
-    cached(CONFIG, run, tmp_path)  # cached without a model: no weights stored
-    history = cached(CONFIG, run, tmp_path, model=run.model, verbose=False)
-    assert not history.from_cache and run.calls == 2
-    assert (tmp_path / f"{training.cache_key(CONFIG)}.pt").exists()
-
-
-def test_diverged_runs_are_cached(tmp_path):
-    def diverging():
-        model = Scalar()
-        return fit(model, sgd(model), lambda t: None, lambda m, b: m.p.sum() * math.inf, steps=3,
-                   progress=False)
-
-    first = cached(CONFIG, diverging, tmp_path)
-    again = cached(CONFIG, lambda: pytest.fail("retrained a cached run"), tmp_path, verbose=False)
-    assert first.diverged and again.diverged and again.message == first.message
-
-
-def test_cache_dir_default_and_environment(monkeypatch, tmp_path):
-    monkeypatch.delenv("WORKBOOK_CACHE_DIR", raising=False)
-    assert training.default_cache_dir() == ROOT / ".cache" / "runs"
-    monkeypatch.setenv("WORKBOOK_CACHE_DIR", str(tmp_path / "elsewhere"))
-    assert training.default_cache_dir() == tmp_path / "elsewhere"
-    run = CountingRun()
-    cached(CONFIG, run)
-    assert (tmp_path / "elsewhere" / f"{training.cache_key(CONFIG)}.json").exists()
-
-
-@pytest.mark.parametrize("config, error, match", [
-    ({"seed": 0}, ValueError, "version"),
-    ({"version": 1, "lr": math.nan}, ValueError, "config"),
-    ({"version": 1, "model": object()}, TypeError, "config"),
-    ({"version": 1, "weights": torch.ones(2)}, TypeError, "config"),
-    ([("version", 1)], TypeError, "config"),
-])
-def test_cached_rejects_bad_configs(tmp_path, config, error, match):
-    with pytest.raises(error, match=match):
-        cached(config, CountingRun(), tmp_path)
-
-
-def test_cached_rejects_bad_run_and_model(tmp_path):
-    with pytest.raises(TypeError, match="run"):
-        cached(CONFIG, lambda: {"loss": [1.0]}, tmp_path)
-    with pytest.raises(TypeError, match="run"):
-        cached(CONFIG, None, tmp_path)
-    with pytest.raises(TypeError, match="model"):
-        cached(CONFIG, CountingRun(), tmp_path, model="weights.pt")
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_single_threaded_restores_the_thread_count():
-    before = torch.get_num_threads()
-    with training.single_threaded():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
