@@ -6,12 +6,12 @@ Two tiers, one entry format, looked up in this order:
 
 1. the **run cache**: ``<repo>/.cache/runs/<key>.json`` (outside git; ``WORKBOOK_CACHE_DIR`` moves it);
 2. the **committed results**: ``<repo>/results/<experiment>/<key>.json`` (in git; ``WORKBOOK_RESULTS_DIR``
-   moves it), used only in full mode, only for configs that name their "experiment", and only when
+   moves it), read only in full mode, only for configs that name their "experiment", and only when
    the run cache is the default one (a caller or test passing its own `cache_dir` stays isolated).
    Quick mode (``WORKBOOK_QUICK=1``) never reads and never writes `results/`.
 
-A run trained by `cached` is written to the run cache and, when the committed tier is on, to
-`results/` as well. ``WORKBOOK_RETRAIN=1`` (or ``cached(..., retrain=True)``) skips both lookups and
+A run trained by `cached` is written to the run cache and, in a declared full-mode run
+(``WORKBOOK_QUICK=0``, as `make figures` sets it; see `full_mode_declared`), to `results/` as well. ``WORKBOOK_RETRAIN=1`` (or ``cached(..., retrain=True)``) skips both lookups and
 trains again (and rewrites both tiers).
 
 The key (`cache_key`) hashes everything that changes a result: the config (which carries the
@@ -73,6 +73,13 @@ def default_cache_dir() -> Path:
 def default_results_dir() -> Path:
     """``$WORKBOOK_RESULTS_DIR`` when set, else ``<repo>/results`` (committed)."""
     return Path(os.environ.get("WORKBOOK_RESULTS_DIR") or REPO_ROOT / "results")
+
+
+def full_mode_declared() -> bool:
+    """True when WORKBOOK_QUICK is explicitly 0/false/no, as `make figures` (helpers.run_notebooks)
+    sets it: only such runs write `results/` (an unset variable reads as full mode but never writes,
+    so unit tests and interactive sessions cannot fill the committed folder by accident)."""
+    return os.environ.get("WORKBOOK_QUICK", "").strip().lower() in {"0", "false", "no"}
 
 
 def retrain_requested() -> bool:
@@ -208,13 +215,9 @@ def _read_file(path: Path) -> bytes:
         raise _Unusable(_reason(error)) from None
 
 
-def _read_entry(folder: Path, key: str, config: dict, model) -> History | None:
-    """The trusted History stored under `key` in `folder` (weights loaded into `model` when given);
-    None when there is no entry (or it has no weights and `model` wants them); `_Unusable` when the
-    entry is there but broken."""
-    json_path = folder / f"{key}.json"
-    if not os.path.lexists(json_path):
-        return None
+def _load_record(json_path: Path, key: str) -> tuple[dict, History]:
+    """The JSON record and History of the entry at `json_path`, checked for everything that does
+    not depend on the caller: file, JSON, format, key, environment, History fields (`_Unusable`)."""
     try:
         record = json.loads(_read_file(json_path).decode("utf-8"))
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError included
@@ -226,27 +229,67 @@ def _read_entry(folder: Path, key: str, config: dict, model) -> History | None:
     if record.get("key") != key or record.get("environment") != environment():
         raise _Unusable("it was stored under another key or environment")
     try:
-        history = History.from_dict(record.get("history"))
-        same_config = history.config == config
+        return record, History.from_dict(record.get("history"))
     except (ValueError, TypeError, RecursionError) as error:
         raise _Unusable(f"its history is broken ({_reason(error)})") from None
+
+
+def _verified_weights(folder: Path, record: dict, key: str, suffixes: tuple[str, ...]) -> bytes:
+    """The bytes of the entry's weights file after checking its name and SHA-256 (`_Unusable`)."""
+    weights = record.get("weights")
+    names = [f"{key}{suffix}" for suffix in suffixes]
+    if not (isinstance(weights, dict) and weights.get("file") in names
+            and isinstance(weights.get("sha256"), str)):
+        raise _Unusable(f"its weights record is not {{'file': '{names[0]}', 'sha256': …}}")
+    data = _read_file(folder / weights["file"])
+    if hashlib.sha256(data).hexdigest() != weights["sha256"]:
+        raise _Unusable(f"{weights['file']} does not match the SHA-256 stored in the JSON")
+    return data
+
+
+def _read_entry(folder: Path, key: str, config: dict, model) -> History | None:
+    """The trusted History stored under `key` in `folder` (weights loaded into `model` when given);
+    None when there is no entry (or it has no weights and `model` wants them); `_Unusable` when the
+    entry is there but broken."""
+    json_path = folder / f"{key}.json"
+    if not os.path.lexists(json_path):
+        return None
+    record, history = _load_record(json_path, key)
+    try:
+        same_config = history.config == config
+    except RecursionError:
+        same_config = False
     if not same_config:
         raise _Unusable("it belongs to a different configuration")
     if model is not None:
-        weights = record.get("weights")
-        if weights is None:
+        if record.get("weights") is None:
             return None
-        suffix = _weights_suffix(model)
-        if not (isinstance(weights, dict) and weights.get("file") == f"{key}{suffix}"
-                and isinstance(weights.get("sha256"), str)):
-            raise _Unusable(f"its weights record is not {{'file': '{key}{suffix}', 'sha256': …}}")
-        data = _read_file(folder / weights["file"])
-        if hashlib.sha256(data).hexdigest() != weights["sha256"]:
-            raise _Unusable(f"{weights['file']} does not match the SHA-256 stored in the JSON")
+        data = _verified_weights(folder, record, key, (_weights_suffix(model),))
         try:
             _load_weights(model, data)
         except Exception as error:  # noqa: BLE001 (any failure of a weights file means: retrain)
             raise _Unusable(f"its weights are unusable ({_reason(error)})") from None
+    return history
+
+
+def check_entry(json_path: str | Path) -> History:
+    """The History of the stored entry at `json_path` after every check that needs no model: file,
+    JSON, format, environment, History fields, the key (file name) = `cache_key` of its config, and
+    the SHA-256 of its weights file when it has one. ValueError naming the entry and the reason."""
+    json_path = Path(json_path)
+    key = json_path.stem
+    try:
+        record, history = _load_record(json_path, key)
+        try:
+            hashes_to_key = cache_key(history.config) == key
+        except (ValueError, TypeError) as error:
+            raise _Unusable(f"its config is not a valid config ({_reason(error)})") from None
+        if not hashes_to_key:
+            raise _Unusable("its config does not hash to its key (edited by hand?)")
+        if record.get("weights") is not None:
+            _verified_weights(json_path.parent, record, key, (".pt", ".npz"))
+    except _Unusable as problem:
+        raise ValueError(f"entry {json_path.parent.name}/{json_path.name}: {problem}") from None
     return history
 
 
@@ -256,6 +299,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600; entries are shared (and committed)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -279,24 +323,26 @@ def _write_entry(folder: Path, key: str, history: History, model) -> None:
 # The public entry points
 # ----------------------------------------------------------------------------------------------
 
-def _single_threaded():
-    """`helpers.training.single_threaded()` when torch is loaded (the thread rule), else nothing."""
+def thread_rule():
+    """The thread rule as a context manager: `helpers.training.single_threaded()` when torch is
+    loaded, else nothing (a NumPy-only run)."""
     if "torch" not in sys.modules:
         return contextlib.nullcontext()
     from helpers.training import single_threaded
     return single_threaded()
 
 
-def _tiers(config: dict, cache_dir, results, results_dir) -> list[tuple[str, str, Path]]:
-    """[(label, entry name prefix, folder)] in lookup order."""
-    tiers = [(RUN_CACHE, "run cache entry ", Path(cache_dir) if cache_dir is not None else default_cache_dir())]
+def _tiers(config: dict, cache_dir, results, results_dir) -> list[tuple[str, str, Path, bool]]:
+    """[(label, entry name prefix, folder, written after training)] in lookup order."""
+    tiers = [(RUN_CACHE, "run cache entry ", Path(cache_dir) if cache_dir is not None else default_cache_dir(), True)]
     if results is None:
         results = cache_dir is None and "experiment" in config
     elif results and "experiment" not in config:
         validate.fail("config", "an 'experiment' entry (the helpers module) for the committed results", config)
     if results and not quick_mode():
         folder = Path(results_dir) if results_dir is not None else default_results_dir()
-        tiers.append((COMMITTED, f"committed result {config['experiment']}/", folder / config["experiment"]))
+        tiers.append((COMMITTED, f"committed result {config['experiment']}/", folder / config["experiment"],
+                      full_mode_declared()))
     return tiers
 
 
@@ -317,7 +363,8 @@ def cached(config: dict, run: Callable[[], History], cache_dir: str | Path | Non
     verbose         print one line when a stored run is reused (broken entries are always reported)
     retrain         True: ignore stored runs and train; None: `retrain_requested()` (WORKBOOK_RETRAIN)
     results         the committed tier: None = on for configs with "experiment" when `cache_dir` is
-                    None; True/False force it; never in quick mode
+                    None; True/False force it; never in quick mode; written only when
+                    `full_mode_declared()` (WORKBOOK_QUICK=0)
     results_dir     the committed results folder (default `default_results_dir()`)
     commit_weights  also store the weights in the committed tier (only small ones a figure needs)
     """
@@ -329,7 +376,7 @@ def cached(config: dict, run: Callable[[], History], cache_dir: str | Path | Non
     tiers = _tiers(config, cache_dir, results, results_dir)
     retrain = retrain_requested() if retrain is None else bool(retrain)
     if not retrain:
-        for label, prefix, folder in tiers:
+        for label, prefix, folder, _ in tiers:
             wants_weights = model if (label == RUN_CACHE or commit_weights) else None
             try:
                 history = _read_entry(folder, key, config, wants_weights)
@@ -342,12 +389,14 @@ def cached(config: dict, run: Callable[[], History], cache_dir: str | Path | Non
             if verbose:
                 print(f"reused run {key} from the {label} (trained in {history.elapsed:.1f} s, {history.stopped})")
             return history
-    with _single_threaded():
+    with thread_rule():
         history = run()
     if not isinstance(history, History):
         validate.fail("run", "to return a History", history, TypeError)
     history.config, history.from_cache, history.source = config, False, "trained"
-    for label, prefix, folder in tiers:
+    for label, prefix, folder, writable in tiers:
+        if not writable:
+            continue
         try:
             _write_entry(folder, key, history, model if (label == RUN_CACHE or commit_weights) else None)
         except OSError as error:
@@ -362,7 +411,7 @@ def is_cached(config: dict, cache_dir: str | Path | None = None, *, results: boo
     config = json.loads(canonical_config(config))
     if retrain_requested():
         return False
-    for _, _, folder in _tiers(config, cache_dir, results, results_dir):
+    for _, _, folder, _ in _tiers(config, cache_dir, results, results_dir):
         try:
             if _read_entry(folder, key, config, None) is not None:
                 return True

@@ -396,6 +396,20 @@ def test_quick_mode_never_reads_or_writes_results(folders, monkeypatch):
     assert not is_cached({**EXPERIMENT, "seed": 5})
 
 
+def test_only_a_declared_full_mode_run_writes_results(folders, monkeypatch):
+    cache, results = folders
+    monkeypatch.delenv("WORKBOOK_QUICK")  # unset: full mode for reading (unit tests, Jupyter) ...
+    run = CountingRun()
+    cached(EXPERIMENT, run)
+    assert not results.exists() and (cache / f"{cache_key(EXPERIMENT)}.json").exists()  # ... never writing
+    monkeypatch.setenv("WORKBOOK_QUICK", "0")
+    cached(EXPERIMENT, run, retrain=True)
+    assert (results / f"{cache_key(EXPERIMENT)}.json").stat().st_mode & 0o777 == 0o644
+    (cache / f"{cache_key(EXPERIMENT)}.json").unlink()
+    monkeypatch.delenv("WORKBOOK_QUICK")
+    assert cached(EXPERIMENT, run).source == "committed results" and run.calls == 2
+
+
 def test_an_explicit_cache_dir_keeps_the_committed_tier_off(folders, tmp_path):
     _, results = folders
     cached(EXPERIMENT, CountingRun(), tmp_path / "own")

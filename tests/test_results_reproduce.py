@@ -1,0 +1,233 @@
+"""Committed results (`results/`): small, sound, and reproduced by today's code.
+
+The real entries: every one passes `check_entry`, `results/` stays under 5 MB, and the cheapest
+committed run of each experiment is trained again and compared (`helpers.results.compare`: first 20
+losses within 1e-6 relative, same stop and chosen step, final numbers within 1e-4 x (1 + |value|)).
+The mechanism itself is tested on a tiny fake experiment module, including a corrupted copy.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import types
+
+import pytest
+import torch
+
+from fit_doubles import Regression, regression_problem, sgd
+from helpers import results
+from helpers.history import History
+from helpers.results import Entry, cheapest, committed_entries, compare, reproduce
+from helpers.run_cache import cache_key, cached
+from helpers.training import fit
+
+
+def read_real_entries():
+    """(entries, None), or ([], the ValueError naming a broken entry): collection never fails."""
+    try:
+        return committed_entries(), None
+    except ValueError as error:
+        return [], error
+
+
+REAL_ENTRIES, REAL_ERROR = read_real_entries()
+NO_ENTRIES = "results/ has no committed entries yet (full-mode runs of the notebooks write them)"
+
+
+# ----------------------------------------------------------------------------------------------
+# the real committed results
+# ----------------------------------------------------------------------------------------------
+
+def test_results_stay_under_5_mb():
+    assert results.SIZE_LIMIT == 5 * 2 ** 20
+    size = results.results_size() if results.default_results_dir().is_dir() else 0
+    assert size < results.SIZE_LIMIT, f"results/ holds {size / 2 ** 20:.2f} MB, the limit is 5 MB"
+
+
+def test_every_committed_entry_is_sound():
+    if REAL_ERROR is not None:
+        raise REAL_ERROR  # names the broken or stale entry
+    if not REAL_ENTRIES:
+        pytest.skip(NO_ENTRIES)
+    assert all(isinstance(entry.history.config["version"], int) for entry in REAL_ENTRIES)
+
+
+class Reruns(dict):
+    """experiment -> (its cheapest committed entry, a fresh rerun of it), trained on first use."""
+
+    def __missing__(self, experiment):
+        [entry] = [e for e in cheapest(REAL_ENTRIES) if e.experiment == experiment]
+        self[experiment] = (entry, results.rerun(entry))
+        return self[experiment]
+
+
+@pytest.fixture(scope="module")
+def reruns():
+    return Reruns()
+
+
+@pytest.mark.parametrize("experiment", sorted({e.experiment for e in REAL_ENTRIES}) or
+                         [pytest.param(None, marks=pytest.mark.skip(reason=NO_ENTRIES))])
+def test_the_cheapest_committed_run_of_each_experiment_reproduces(reruns, experiment):
+    entry, fresh = reruns[experiment]
+    assert compare(entry.history, fresh) == [], f"{entry.experiment}/{entry.key} no longer reproduces"
+
+
+@pytest.mark.parametrize("experiment", sorted({e.experiment for e in REAL_ENTRIES}) or
+                         [pytest.param(None, marks=pytest.mark.skip(reason=NO_ENTRIES))])
+def test_a_corrupted_copy_of_a_committed_run_is_caught(reruns, experiment, tmp_path):
+    entry, fresh = reruns[experiment]
+    folder = tmp_path / experiment
+    folder.mkdir()
+    record = json.loads(entry.path.read_text())
+    record["history"]["loss"][1] *= 1 + 1e-5
+    (folder / entry.path.name).write_text(json.dumps(record))
+    [corrupted] = committed_entries(tmp_path)
+    assert compare(corrupted.history, fresh) != []
+
+
+# ----------------------------------------------------------------------------------------------
+# the mechanism, on a fake experiment module
+# ----------------------------------------------------------------------------------------------
+
+def fake_train(config: dict, lr_scale: float = 1.0) -> History:
+    """A tiny deterministic experiment: a regression trained for config["steps"] steps."""
+    model = Regression(3, seed=config["seed"])
+    next_batch, loss_fn, evaluate = regression_problem(seed=config["seed"])
+    history = fit(model, sgd(model, lr=config["lr"] * lr_scale), next_batch, loss_fn, config["steps"],
+                  eval_every=10, evaluate=evaluate, best_metric="mse", best_mode="min", progress=False,
+                  config=config)
+    with torch.no_grad():
+        return history.record_final(test_mse=float(loss_fn(model, next_batch(99_999))),
+                                    weights=model.W.flatten().tolist())
+
+
+@pytest.fixture
+def fake(monkeypatch, tmp_path):
+    """`helpers.fake_experiment` with `train`, and a results folder holding two of its runs."""
+    module = types.ModuleType("helpers.fake_experiment")
+    module.train = fake_train
+    monkeypatch.setitem(sys.modules, "helpers.fake_experiment", module)
+    monkeypatch.setenv("WORKBOOK_QUICK", "0")
+    folder = tmp_path / "results"
+    for steps in (40, 30):
+        config = {"experiment": "fake_experiment", "version": 1, "seed": 0, "lr": 0.1, "steps": steps}
+        cached(config, lambda: fake_train(config), tmp_path / "cache", results=True, results_dir=folder)
+    return module, folder
+
+
+def test_committed_entries_are_read_and_the_cheapest_is_picked(fake):
+    _, folder = fake
+    entries = committed_entries(folder)
+    assert [e.experiment for e in entries] == ["fake_experiment"] * 2
+    assert {e.key for e in entries} == {p.stem for p in (folder / "fake_experiment").glob("*.json")}
+    [chosen] = cheapest(entries)
+    assert chosen.cost == min(e.cost for e in entries)
+    path = entries[0].path
+    faked = [Entry("a", "k2", path, History(elapsed=1.0)), Entry("a", "k1", path, History(elapsed=1.0)),
+             Entry("a", "k0", path, History(elapsed=5.0)), Entry("b", "k3", path, History(elapsed=9.0))]
+    assert [e.key for e in cheapest(faked)] == ["k1", "k3"]  # ties by key, one per experiment
+    assert [e.key for e in cheapest(faked, per_experiment=2)] == ["k1", "k2", "k3"]
+
+
+def test_an_unchanged_experiment_reproduces(fake):
+    _, folder = fake
+    for entry in committed_entries(folder):
+        assert reproduce(entry) == []
+
+
+def test_a_rerun_never_touches_the_real_cache_or_results(fake, monkeypatch, tmp_path):
+    module, folder = fake
+    seen = []
+
+    def spying_train(config):
+        seen.append((os.environ["WORKBOOK_RETRAIN"], os.environ["WORKBOOK_CACHE_DIR"],
+                     os.environ["WORKBOOK_RESULTS_DIR"], torch.get_num_threads()))
+        return fake_train(config)
+
+    monkeypatch.setattr(module, "train", spying_train)
+    monkeypatch.setenv("WORKBOOK_CACHE_DIR", str(tmp_path / "mine"))
+    reproduce(committed_entries(folder)[0])
+    [(retrain, cache, results_dir, threads)] = seen
+    assert retrain == "1" and threads == 1 and "rnn-workbook-rerun-" in cache and "rnn-workbook-rerun-" in results_dir
+    assert str(tmp_path) not in cache + results_dir
+    assert os.environ["WORKBOOK_CACHE_DIR"] == str(tmp_path / "mine")
+
+
+def test_changed_code_is_caught(fake, monkeypatch):
+    module, folder = fake
+    monkeypatch.setattr(module, "train", lambda config: fake_train(config, lr_scale=1.0 + 1e-4))
+    problems = reproduce(committed_entries(folder)[0])
+    assert problems and problems[0].startswith("loss at step 2: committed")
+
+
+def copy_with(folder, tmp_path, change):
+    """A copy of the fake results in which `change(record)` edited the first entry."""
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    path = sorted((copy / "fake_experiment").glob("*.json"))[0]
+    record = json.loads(path.read_text())
+    change(record)
+    path.write_text(json.dumps(record))
+    return copy, path.stem
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda r: r["history"]["loss"].__setitem__(3, r["history"]["loss"][3] * (1 + 1e-5)), "loss at step 4"),
+    (lambda r: r["history"]["final"].update(test_mse=r["history"]["final"]["test_mse"] + 1e-3),
+     "final['test_mse']"),
+    (lambda r: r["history"]["final"]["weights"].__setitem__(1, 0.0), "final['weights'][1]"),
+    (lambda r: r["history"].update(stopped="early stop (target reached)"), "stopped"),
+    (lambda r: r["history"].update(chosen_step=10), "chosen_step"),
+    (lambda r: r["history"]["final"].update(extra=1.0), "final['extra']: committed 1.0, missing"),
+])
+def test_a_corrupted_committed_result_fails(fake, tmp_path, change, problem):
+    _, folder = fake
+    copy, key = copy_with(folder, tmp_path, change)
+    [entry] = [e for e in committed_entries(copy) if e.key == key]
+    assert any(problem in line for line in reproduce(entry)), reproduce(entry)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda r: r["history"]["config"].update(seed=1), "does not hash to its key"),
+    (lambda r: r.update(format=1), "format 1, expected 2"),
+    (lambda r: r["environment"].update(numpy="1.0"), "another key or environment"),
+    (lambda r: r["history"].update(loss="x"), "its history is broken"),
+    (lambda r: r.update(weights={"file": "x.npz", "sha256": "0"}), "its weights record"),
+])
+def test_a_broken_committed_entry_is_refused_by_name(fake, tmp_path, change, message):
+    _, folder = fake
+    copy, key = copy_with(folder, tmp_path, change)
+    with pytest.raises(ValueError, match=f"entry fake_experiment/{key}.json: .*{message}"):
+        committed_entries(copy)
+
+
+def test_an_entry_in_the_wrong_folder_is_refused(fake, tmp_path):
+    _, folder = fake
+    shutil.copytree(folder / "fake_experiment", tmp_path / "moved" / "palindromes")
+    with pytest.raises(ValueError, match="names the experiment 'fake_experiment', not its folder 'palindromes'"):
+        committed_entries(tmp_path / "moved")
+
+
+def test_results_size_counts_every_file(fake):
+    _, folder = fake
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert len(files) == 2 and results.results_size(folder) == sum(p.stat().st_size for p in files)
+
+
+def test_an_experiment_without_train_is_a_clear_error(fake, monkeypatch):
+    module, folder = fake
+    monkeypatch.delattr(module, "train")
+    with pytest.raises(TypeError, match="helpers.fake_experiment: expected a function train"):
+        reproduce(committed_entries(folder)[0])
+    monkeypatch.setattr(module, "train", lambda config: {"loss": []}, raising=False)
+    with pytest.raises(TypeError, match="train: expected to return a History"):
+        reproduce(committed_entries(folder)[0])
+
+
+def test_the_key_of_a_fake_entry_is_its_config_hash(fake):
+    _, folder = fake
+    for entry in committed_entries(folder):
+        assert entry.key == cache_key(entry.history.config)
