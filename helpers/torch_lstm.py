@@ -164,40 +164,42 @@ class LSTMRecurrence(torch.autograd.Function):
         x, h0, Wx, Wh, sigmoids, gs, cs, tanh_cs, hs = ctx.saved_tensors
         (T, B, D), H = x.shape, Wh.shape[0]
         da = torch.empty_like(sigmoids)              # gradients of the (scaled) pre-activations
+        ds = x.new_empty(B, 4 * H)                   # gradients of one step's sigmoid outputs
+        ds_i, ds_f, ds_o, ds_g = ds.split(H, dim=1)
         Wh_t = Wh.t()
         dh = torch.zeros_like(h0)
         dc = dc_T
-        steps = zip(dhs.unbind(0), sigmoids.unbind(0), da.unbind(0), gs.unbind(0), cs[:-1].unbind(0),
-                    tanh_cs.unbind(0))
-        for dh_out, s, da_t, g, c_prev, tanh_c in reversed(list(steps)):
-            dh = dh_out + dh                                          # dL/dh_t, eq. (12)
+        for t in reversed(range(T)):
+            s, tanh_c = sigmoids[t], tanh_cs[t]
             i, f, o, _ = s.split(H, dim=1)
-            ds_i, ds_f, ds_o, ds_g = da_t.split(H, dim=1)
+            dh = dhs[t] + dh                                          # dL/dh_t, eq. (12)
             torch.mul(dh, tanh_c, out=ds_o)                           # eq. (14)
             dc = dc + torch.ops.aten.tanh_backward(dh * o, tanh_c)    # eq. (13)
-            torch.mul(dc, g, out=ds_i)
-            torch.mul(dc, c_prev, out=ds_f)
+            torch.mul(dc, gs[t], out=ds_i)
+            torch.mul(dc, cs[t], out=ds_f)                            # cs[t] = c_{t-1}
             torch.mul(dc, i, out=ds_g).mul_(2.0)                      # dL/dsigmoid(2 a_g) = 2 dL/dg
             dc = dc * f
-            torch.ops.aten.sigmoid_backward.grad_input(da_t, s, grad_input=da_t)   # eq. (15)
-            dh = torch.mm(da_t, Wh_t)
+            torch.ops.aten.sigmoid_backward.grad_input(ds, s, grad_input=da[t])     # eq. (15)
+            if t > 0 or ctx.needs_input_grad[1]:
+                dh = torch.mm(da[t], Wh_t)
         da_rows = da.view(T * B, 4 * H)
-        h_prev = torch.cat([h0.unsqueeze(0), hs[:-1]]).view(T * B, H)
         dx = torch.mm(da_rows, Wx.t()).view(T, B, D) if ctx.needs_input_grad[0] else None   # eq. (17)
         dWx = torch.mm(x.reshape(T * B, D).t(), da_rows)                                    # eq. (16)
-        dWh = torch.mm(h_prev.t(), da_rows)
-        return dx, dh, dc, dWx, dWh, da_rows.sum(0)                                         # dh, dc: eq. (18)
+        dWh = torch.mm(h0.t(), da[0]).addmm_(hs[:-1].reshape(-1, H).t(), da[1:].reshape(-1, 4 * H))
+        dh0 = dh if ctx.needs_input_grad[1] else None
+        return dx, dh0, dc, dWx, dWh, da_rows.sum(0)                                        # dh, dc: eq. (18)
 
 
 class FastLSTM(LSTM):
     """`LSTM` with the same parameters and the same function, computed faster (use it for training).
 
     The gate matrices are concatenated once per call and `LSTMRecurrence` runs the whole sequence
-    with a hand-written backward pass.
+    with a hand-written backward pass. `last_step_output` reads out the last step only (for a loss
+    on the last step, such as the palindrome task's).
     """
 
-    def forward(self, x, state=None):
-        """x (B, T, D), state None or (h0, c0) -> p (B, T, O), (h_T, c_T) each (B, H)."""
+    def hidden_states(self, x, state=None):
+        """x (B, T, D), state None or (h0, c0) -> hs (T, B, H) time-major, (h_T, c_T) each (B, H)."""
         x = checked_sequence("x", x, self.input_size, self.W_ph)
         h0, c0 = self.initial_state(x, state)
         H = self.hidden_size
@@ -205,5 +207,14 @@ class FastLSTM(LSTM):
         scale = torch.ones(4 * H, dtype=x.dtype, device=x.device)
         scale[3 * H:] = 2.0                                            # candidate block, see LSTMRecurrence
         hs, c = LSTMRecurrence.apply(x.transpose(0, 1), h0, c0, Wx * scale, Wh * scale, b * scale)
-        p = torch.matmul(hs.transpose(0, 1), self.W_ph) + self.b_p      # (B, T, O)
-        return p, (hs[-1], c)
+        return hs, (hs[-1], c)
+
+    def forward(self, x, state=None):
+        """x (B, T, D), state None or (h0, c0) -> p (B, T, O), (h_T, c_T) each (B, H)."""
+        hs, state = self.hidden_states(x, state)
+        return torch.matmul(hs.transpose(0, 1), self.W_ph) + self.b_p, state   # eq. (10), (B, T, O)
+
+    def last_step_output(self, x, state=None):
+        """x (B, T, D), state None or (h0, c0) -> p_T (B, O) (eq. 10 at the last step only), (h_T, c_T)."""
+        hs, state = self.hidden_states(x, state)
+        return torch.addmm(self.b_p, hs[-1], self.W_ph), state

@@ -146,14 +146,25 @@ class FastElmanRNN(ElmanRNN):
     """`ElmanRNN` with the same parameters and the same function, computed faster (use it for training).
 
     forward(x (B, T, D), h0 (B, H) or None) -> p (B, T, O), h_T (B, H): `ElmanRecurrence` runs the
-    whole sequence, then one product gives the read-out of every step.
+    whole sequence, then one product gives the read-out of every step. `last_step_output` reads out
+    the last step only (for a loss on the last step, such as the palindrome task's).
     """
 
-    def forward(self, x, h0=None):
-        """x (B, T, D), h0 (B, H) or None (zeros) -> p (B, T, O), h_T (B, H)."""
+    def hidden_states(self, x, h0=None) -> torch.Tensor:
+        """x (B, T, D), h0 (B, H) or None (zeros) -> hs (T, B, H), time-major."""
         x = checked_sequence("x", x, self.input_size, self.W_hx)
         (B, T, _), H = x.shape, self.hidden_size
         h0 = x.new_zeros(B, H) if h0 is None else checked_state("h0", h0, B, H, self.W_hx)
-        hs = ElmanRecurrence.apply(x.transpose(0, 1), h0, self.W_hx, self.W_hh, self.b_h)   # (T, B, H)
+        return ElmanRecurrence.apply(x.transpose(0, 1), h0, self.W_hx, self.W_hh, self.b_h)
+
+    def forward(self, x, h0=None):
+        """x (B, T, D), h0 (B, H) or None (zeros) -> p (B, T, O), h_T (B, H)."""
+        hs = self.hidden_states(x, h0)
+        T, B, H = hs.shape
         p = torch.addmm(self.b_p, hs.view(T * B, H), self.W_ph).view(T, B, self.output_size)  # eq. (2)
         return p.transpose(0, 1).contiguous(), hs[-1]
+
+    def last_step_output(self, x, h0=None):
+        """x (B, T, D), h0 (B, H) or None (zeros) -> p_T (B, O) (eq. 2 at the last step only), h_T (B, H)."""
+        hs = self.hidden_states(x, h0)
+        return torch.addmm(self.b_p, hs[-1], self.W_ph), hs[-1]

@@ -204,3 +204,22 @@ def test_forward_rejects_bad_input(model_class):
 def test_fused_gate_weights_rejects_unknown_order():
     with pytest.raises(ValueError, match="order"):
         fused_gate_weights(LSTM(D, H, O), "gifo")
+
+
+def test_fast_lstm_last_step_output_is_the_last_step_of_forward_with_its_gradients():
+    """The read-out of the last step only (a loss on the last step): same logits, state and gradients."""
+    _, fast = models(seed=11)
+    x0, h00, c00 = inputs(12)
+    weights = torch.randn(B, O, generator=torch.Generator().manual_seed(13), dtype=torch.float64)
+    results = []
+    for last_only in (False, True):
+        x, h0, c0 = (t.clone().requires_grad_() for t in (x0, h00, c00))
+        fast.zero_grad()
+        p, (h, c) = fast.last_step_output(x, (h0, c0)) if last_only else fast(x, (h0, c0))
+        p_T = p if last_only else p[:, -1]
+        (p_T * weights).sum().backward()
+        results.append({"p_T": p_T, "h_T": h, "c_T": c, "x": x.grad, "h0": h0.grad, "c0": c0.grad,
+                        **{n: q.grad.clone() for n, q in fast.named_parameters()}})
+    full, last = results
+    assert last["p_T"].shape == (B, O)
+    check({name: (last[name].detach().numpy(), full[name].detach().numpy()) for name in full}, tolerance=1e-12)

@@ -269,3 +269,25 @@ def test_fast_elman_rnn_constructor_rejects_bad_sizes(arguments, name, error):
 def test_fast_elman_rnn_rejects_bad_input(x, h0, name):
     with pytest.raises(ValueError, match=name):
         FastElmanRNN(D, H, O)(x, h0)
+
+
+@pytest.mark.parametrize("steps", [1, T])
+def test_fast_elman_rnn_last_step_output_is_the_last_step_of_forward_with_its_gradients(steps):
+    """The read-out of the last step only (a loss on the last step): same logits, state and gradients."""
+    _, fast = twin_models(seed=14)
+    x_np, h0_np = inputs(seed=15)
+    generator = torch.Generator().manual_seed(16)
+    weights = torch.randn(B, O, generator=generator, dtype=torch.float64)
+    results = []
+    for last_only in (False, True):
+        x = torch.from_numpy(x_np[:, :steps].copy()).requires_grad_()
+        h0 = torch.from_numpy(h0_np).requires_grad_()
+        fast.zero_grad()
+        p, h_T = fast.last_step_output(x, h0) if last_only else fast(x, h0)
+        p_T = p if last_only else p[:, -1]
+        (p_T * weights).sum().backward()
+        results.append({"p_T": p_T.detach().numpy(), "h_T": h_T.detach().numpy(), "x": x.grad.numpy(),
+                        "h0": h0.grad.numpy(), **{n: q.grad.numpy() for n, q in fast.named_parameters()}})
+    full, last = results
+    assert last["p_T"].shape == (B, O)
+    check({name: (last[name], full[name]) for name in full}, TOLERANCE)
