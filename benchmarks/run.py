@@ -44,6 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 
+from bench_lenet import lenet_rows  # noqa: E402
+from bench_lenet import markdown as lenet_table  # noqa: E402
 from bench_palindrome import markdown as palindrome_table  # noqa: E402
 from bench_palindrome import palindrome_rows  # noqa: E402
 from steps import all_steps  # noqa: E402
@@ -118,6 +120,9 @@ def main(args: argparse.Namespace) -> int:
         print("\nOne palindrome training run (T=20, hidden 128, batch 128, RMSProp, clipping, held-out "
               "evaluation), steps per second; fastest of 3 interleaved rounds:\n")
         print(palindrome_table(palindrome_rows()))
+        print("\nLeNet training step (forward, backward, Adam), batch 64 of 8x8 digits, one thread, CPU time; "
+              "fastest of 5 interleaved rounds:\n")
+        print(lenet_table(lenet_rows()))
     return 0
 
 
