@@ -127,6 +127,9 @@ def recall_accuracy(predictions, targets, mask) -> float:
         validate.fail("predictions", "(N, T) integer ids or (N, T, V) float logits", predictions, TypeError)
     if targets.ndim != 2 or not np.issubdtype(targets.dtype, np.integer):
         validate.fail("targets", "(N, T) integer ids", targets, TypeError)
+    for name, ids in (("predictions", predictions), ("targets", targets)):
+        if ids.size and ids.min() < 0:
+            validate.fail(name, "non-negative ids", ids)
     validate.shape("targets", targets, predictions.shape)
     if mask.dtype != bool:
         validate.fail("mask", "a boolean array", mask, TypeError)

@@ -109,10 +109,20 @@ def numerical_gradient_array(f, x: np.ndarray, upstream, h: float = 1e-5) -> np.
 
     def weighted_sum():
         out = _as_array("f()", f())
-        _same_shape("upstream", upstream, "f()", out)
+        _same_shape("f()", out, "upstream", upstream)
         return float(np.sum(out * upstream))
 
     return numerical_gradient(weighted_sum, x, h)
+
+
+def _checked_output(layer, x: np.ndarray, upstream: np.ndarray, state) -> None:
+    """One forward pass of a copy of `layer` on `x`: the layer's own complaint is raised again naming
+    `x`; an output whose shape differs from `upstream` is a ValueError naming `upstream`."""
+    try:
+        out = _forward_copy(layer, x, state)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"x: the layer rejects it: {error}") from error
+    _same_shape("the layer's output for x", out, "upstream", upstream)
 
 
 def _forward_copy(layer, x: np.ndarray, state, attribute: str | None = None, value=None) -> np.ndarray:
@@ -125,6 +135,7 @@ def _forward_copy(layer, x: np.ndarray, state, attribute: str | None = None, val
 
 
 def _check_layer(layer) -> None:
+    validate.instance("layer", layer, "a layer with forward and backward methods")
     if not (callable(getattr(layer, "forward", None)) and callable(getattr(layer, "backward", None))):
         validate.fail("layer", "a layer with forward and backward methods", layer, TypeError)
 
@@ -141,6 +152,7 @@ def layer_input_gradient(layer, x, upstream, h: float = 1e-5) -> np.ndarray:
     h = validate.positive("h", h)
     state = np.random.get_state()
     try:
+        _checked_output(layer, x, upstream, state)
         return numerical_gradient_array(lambda: _forward_copy(layer, x, state), x, upstream, h)
     finally:
         np.random.set_state(state)
@@ -163,6 +175,7 @@ def layer_weights_gradient(layer, x, upstream, h: float = 1e-5, attribute: str =
     parameter = _float64(f"layer.{attribute}", getattr(layer, attribute)).copy()
     state = np.random.get_state()
     try:
+        _checked_output(layer, x, upstream, state)
         return numerical_gradient_array(
             lambda: _forward_copy(layer, x, state, attribute, parameter.copy()), parameter, upstream, h)
     finally:

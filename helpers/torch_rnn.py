@@ -19,6 +19,7 @@ from helpers import validate
 
 
 def _as_tensor(name: str, value, like: torch.Tensor) -> torch.Tensor:
+    validate.real_valued(name, value)  # casting would drop the imaginary part
     if isinstance(value, torch.Tensor):
         return value.to(dtype=like.dtype, device=like.device)
     try:

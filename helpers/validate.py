@@ -14,6 +14,8 @@ SEED_LIMIT = 2 ** 32  # NumPy's legacy seeding takes seeds in [0, 2**32): the on
 
 
 def _describe(value) -> str:
+    if isinstance(value, type):
+        return f"the class {value.__name__}"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if hasattr(value, "shape") and hasattr(value, "dtype"):
@@ -110,6 +112,24 @@ def array(name: str, value, ndim: int | tuple[int, ...] | None = None, finite: b
     return result
 
 
+def real_valued(name: str, value):
+    """`value` itself unless it holds complex numbers (a complex tensor, array, list or scalar): TypeError.
+
+    For entry points that convert their input themselves (torch models); `array` checks this too.
+    """
+    is_complex = getattr(value, "is_complex", None)
+    if callable(is_complex) and not isinstance(value, type):
+        complex_values = bool(is_complex())  # a torch tensor
+    else:
+        try:
+            complex_values = np.iscomplexobj(np.asarray(value))
+        except (TypeError, ValueError, RuntimeError):  # not array-like: for the caller's own checks
+            complex_values = False
+    if complex_values:
+        fail(name, "real values (not complex)", value, TypeError)
+    return value
+
+
 def shape(name: str, value: np.ndarray, expected: tuple) -> np.ndarray:
     """Check `value.shape` against `expected`, where None in `expected` matches any size."""
     ok = len(value.shape) == len(expected) and all(e is None or e == s for e, s in zip(expected, value.shape))
@@ -176,6 +196,13 @@ def _call_signature(cls: type) -> str:
     required = [p.name for p in parameters if p.default is p.empty
                 and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     return f"{cls.__name__}({', '.join(required)})"
+
+
+def text(name: str, value) -> str:
+    """A str (names, titles, logs)."""
+    if not isinstance(value, str):
+        fail(name, "a str", value, TypeError)
+    return value
 
 
 def choice(name: str, value, options) -> object:

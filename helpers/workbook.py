@@ -42,6 +42,7 @@ def figure_dir(quick: bool | None = None) -> Path:
 
 def save_figure(fig, name: str, quick: bool | None = None) -> Path:
     """Save `fig` as PNG under `figure_dir()` and return the path written; `name` is a file name."""
+    validate.instance("fig", fig, "a matplotlib figure")
     if not callable(getattr(fig, "savefig", None)):
         validate.fail("fig", "a matplotlib figure", fig, TypeError)
     if not isinstance(name, str):

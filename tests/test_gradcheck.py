@@ -350,8 +350,31 @@ def test_non_positive_step_is_a_value_error():
 
 def test_upstream_of_the_wrong_shape_is_a_value_error():
     x = np.ones(3)
-    with pytest.raises(ValueError, match=r"f\(\): expected the shape of upstream \(2,\)"):
+    with pytest.raises(ValueError, match=r"^upstream: expected the shape of f\(\) \(3,\), got shape \(2,\)$"):
         gradcheck.numerical_gradient_array(lambda: x * 2, x, np.ones(2))
+
+
+def test_a_layer_that_rejects_x_or_an_upstream_that_does_not_fit_its_output_is_named():
+    from helpers.framework import FullyConnected
+
+    layer = FullyConnected(3, 2)
+    with pytest.raises(ValueError, match=r"^x: the layer rejects it: input_tensor: expected shape \(any, 3\)"):
+        gradcheck.layer_input_gradient(layer, np.ones((4, 2)), np.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"^upstream: expected the shape of the layer's output for x \(4, 2\), "
+                                         r"got shape \(4, 3\)$"):
+        gradcheck.layer_weights_gradient(layer, np.ones((4, 3)), np.ones((4, 3)))
+
+
+def test_a_layer_class_where_a_layer_belongs_says_pass_an_instance():
+    from helpers.framework import TanH
+
+    with pytest.raises(TypeError, match=r"^layer: .*got the class TanH; pass an instance: TanH\(\)$"):
+        gradcheck.check_layer(TanH, np.ones((2, 3)))
+
+
+def test_tensors_that_require_grad_are_detached_as_documented():
+    a = torch.ones(2, 3, dtype=torch.float64, requires_grad=True)
+    assert gradcheck.rel_error(a * 2, a.detach() * 2) == 0.0
 
 
 def test_mismatched_shapes_in_check_are_a_value_error():

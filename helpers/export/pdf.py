@@ -5,6 +5,7 @@ and the JupyterLab server that `make lab` starts (through `jupyter-config/`) bot
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import unicodedata
@@ -62,7 +63,7 @@ def missing_tools_message(tools: list[str]) -> str:
 def missing_characters(latex_log: str) -> list[str]:
     """The 'Missing character' lines of a XeLaTeX log, as `glyph in font`."""
     return [f"{glyph} in {font.replace(chr(10), '')}"
-            for glyph, font in MISSING_CHARACTER.findall(latex_log)]
+            for glyph, font in MISSING_CHARACTER.findall(validate.text("latex_log", latex_log))]
 
 
 class WorkbookPDFExporter(PDFExporter):
@@ -85,7 +86,7 @@ class WorkbookPDFExporter(PDFExporter):
 
 def slug(text: str) -> str:
     """ASCII letters, digits and dashes only: 'Müller-Lüdenscheidt' → 'Muller-Ludenscheidt'."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    ascii_text = unicodedata.normalize("NFKD", validate.text("text", text)).encode("ascii", "ignore").decode()
     return re.sub(r"[^A-Za-z0-9]+", "-", ascii_text).strip("-")
 
 
@@ -132,6 +133,8 @@ def export_pdf(path: Path, out_dir: Path, authors: list[str] | None = None,
     `authors` overrides the notebook metadata for the title block and the file name.
     Raises RuntimeError naming the Debian packages when XeLaTeX or pandoc is missing.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        validate.fail("path", "a notebook path (str or pathlib.Path)", path, TypeError)
     path = Path(path)
     if not path.is_file():
         validate.fail("path", "an existing notebook file", path, FileNotFoundError)

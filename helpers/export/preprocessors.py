@@ -25,6 +25,8 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import List, Unicode
 
+from helpers import validate
+
 WIDGET_TAG = "widget"
 WIDGET_MIME_PREFIX = "application/vnd.jupyter.widget-"
 
@@ -39,14 +41,14 @@ PROGRESS_BAR = re.compile(r"\d+%\|.*\|\s*[\d.]+[kMG]?/[?\d.]+[kMG]?\s*\[")
 
 def is_widget_repr(text: str) -> bool:
     """True for the text repr of an ipywidgets widget (what a PDF would show instead of the widget)."""
-    return bool(WIDGET_REPR.match(text))
+    return bool(WIDGET_REPR.match(validate.text("text", text)))
 
 
 def without_progress_bars(text: str) -> str:
     """`text` without progress bars: a line whose carriage-return frames are all bars goes away,
     otherwise the line keeps its last frame that is not a bar (what a terminal would show)."""
     kept = []
-    for line in text.split("\n"):
+    for line in validate.text("text", text).split("\n"):
         frames = [frame for frame in line.split("\r") if frame]
         printable = [frame for frame in frames if not PROGRESS_BAR.search(frame)]
         if frames and not printable:

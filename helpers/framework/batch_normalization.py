@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import validate
-from helpers.framework.base import TrainableLayer, error_like, own_copy
+from helpers.framework.base import TrainableLayer, checked_initializer, error_like, own_copy
 
 
 class BatchNormalization(TrainableLayer):
@@ -35,8 +35,9 @@ class BatchNormalization(TrainableLayer):
 
     def initialize(self, weights_initializer, bias_initializer) -> None:
         """Reset gamma to ones and beta to zeros; the initializers are ignored (as in the course)."""
-        validate.instance("weights_initializer", weights_initializer, "an initializer (ignored here) or None")
-        validate.instance("bias_initializer", bias_initializer, "an initializer (ignored here) or None")
+        for name, initializer in (("weights_initializer", weights_initializer), ("bias_initializer", bias_initializer)):
+            if initializer is not None:
+                checked_initializer(initializer, name)
         self._weights = np.ones(self.channels)
         self._bias = np.zeros(self.channels)
 
@@ -87,6 +88,8 @@ class BatchNormalization(TrainableLayer):
         validate.shape("input_tensor", x, (None, self.channels) + (None,) * (x.ndim - 2))
         image = x.ndim == 4
         rows = self.reformat(x) if image else x
+        if len(rows) == 0:
+            validate.fail("input_tensor", "at least one sample to normalize", x)
         if self.testing_phase:
             if self.moving_mean is None:
                 raise RuntimeError("forward: the testing phase needs moving averages; train on a batch first")

@@ -19,7 +19,7 @@ class Flatten(BaseLayer):
         if x.ndim < 1:
             validate.fail("input_tensor", "an array with a batch axis (at least 1 dimension)", x)
         self.input_shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
 
     def backward(self, error_tensor) -> np.ndarray:
         if self.input_shape is None:

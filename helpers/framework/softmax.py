@@ -18,7 +18,7 @@ class SoftMax(BaseLayer):
         self.activations = None
 
     def forward(self, input_tensor) -> np.ndarray:
-        x = validate.array("input_tensor", input_tensor, ndim=2)
+        x = validate.array("input_tensor", input_tensor, ndim=2, dtype=float)
         exponentials = np.exp(x - x.max(axis=1, keepdims=True))
         self.activations = exponentials / exponentials.sum(axis=1, keepdims=True)
         return self.activations
