@@ -1,25 +1,138 @@
 """The memory task in PyTorch (sheet 001 g-h): Elman RNN vs. LSTM at (nearly) equal parameter counts.
 
-A run is described by a config dict (`default_config`) and trained by `train(config)`: Adam, global-norm
-clipping at 5.0, cross-entropy over every position, early stopping on the recall accuracy of a
-held-out set, and the finished run cached on disk by `helpers.training.cached` (weights included).
+One protocol (README, notebook 04 section 4):
+- data: validation and test sets drawn once per run from streams of their own; when the task has
+  enough distinct sequences (K^k >= `DISJOINT_FACTOR` x their size) test excludes validation and
+  training excludes both, so the three splits are disjoint;
+- training: Adam, global-norm clipping, the mean cross-entropy over every position, a fixed step
+  budget; the only early stop is reaching the target recall accuracy on validation; the parameters of
+  the best validation evaluation are restored at the end;
+- choices: each model's learning rate from the same grid `LR_GRID`, chosen on validation
+  (`choose_learning_rate`); reported numbers (recall accuracy, loss) on test.
+
+API: `config(**overrides)` -> a frozen `MemoryConfig`, `build_model(config)`, `train(config)` -> History,
+`run(config)` (cached; committed results), `plot_*(ax, ...)`.
 Shapes: N (batch), T (time), V = K + 2 input ids, H (hidden), C = K + 1 classes (symbols and blank).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from helpers import plots, validate
-from helpers.data import memory_chance_level, memory_task, recall_accuracy
+from helpers.data import MEMORY_NUM_SYMBOLS, memory_chance_level, memory_task, recall_accuracy
+from helpers.history import History
+from helpers.run_cache import cached
 from helpers.torch_lstm import LSTM, FastLSTM
 from helpers.torch_rnn import FastElmanRNN
-from helpers.training import EarlyStopping, History, cached, fit, make_optimizer, single_threaded
+from helpers.training import EarlyStopping, fit, make_optimizer, single_threaded
 
 MODELS = ("rnn", "lstm")
-VERSION = 2  # bump when the training code changes its results: cached runs are then retrained
+OPTIMIZERS = ("adam", "sgd")
+CLIP_KINDS = ("global", "per-parameter")
+LR_GRID = (0.003, 0.01, 0.03)       # Adam learning rates every model chooses from (on validation)
+DISJOINT_FACTOR = 4                 # splits are made disjoint when K^k >= 4 x (validation + test size)
+EXPERIMENT = "memory"               # the folder of the committed results: results/memory/
+VERSION = 3                         # set by this module; bump when training changes its results
+CURVE_EVERY = 10                    # stored runs keep the training loss and gradient norm of every 10th step
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """One run of the memory task; build it with `config(**overrides)` (validated, immutable).
+
+    model            "rnn" (`FastElmanRNN`) or "lstm" (`FastLSTM`)
+    to_remember_len  k, symbols to remember;  gap: g, blanks between them and the delimiter
+    num_symbols      K (symbols 0 .. K-1; sheet 001: {0, ..., 8}, K = 9)
+    hidden_size      H of this model (`compared_configs` gives the RNN the LSTM's parameter count)
+    forget_bias      the LSTM's forget-gate bias at initialisation (part of its definition; unused by the RNN)
+    optimizer, lr    "adam" or "sgd" and its learning rate
+    clip, clip_norm  "global" or "per-parameter" clipping at `clip_norm`
+    steps            step budget; eval_every: validation evaluations every so many steps
+    target_accuracy  stop early when the validation recall accuracy reaches it
+    validation_size, test_size  sequences in the validation and test sets
+    version          set by the module (`VERSION`), not by the caller
+    """
+
+    model: str = "lstm"
+    to_remember_len: int = 1
+    gap: int = 20
+    num_symbols: int = MEMORY_NUM_SYMBOLS
+    hidden_size: int = 32
+    forget_bias: float = 2.0
+    optimizer: str = "adam"
+    lr: float = 0.01
+    clip: str = "global"
+    clip_norm: float = 5.0
+    steps: int = 1000
+    batch_size: int = 64
+    eval_every: int = 50
+    target_accuracy: float = 0.99
+    validation_size: int = 500
+    test_size: int = 1000
+    seed: int = 0
+    version: int = VERSION
+
+    def __post_init__(self):
+        validate.choice("model", self.model, MODELS)
+        for key in ("to_remember_len", "num_symbols", "hidden_size", "steps", "batch_size", "eval_every",
+                    "validation_size", "test_size"):
+            validate.positive_int(key, getattr(self, key))
+        validate.non_negative_int("gap", self.gap)
+        validate.seed("seed", self.seed)
+        validate.real("forget_bias", self.forget_bias)
+        validate.choice("optimizer", self.optimizer, OPTIMIZERS)
+        validate.positive("lr", self.lr)
+        validate.choice("clip", self.clip, CLIP_KINDS)
+        validate.positive("clip_norm", self.clip_norm)
+        validate.probability("target_accuracy", self.target_accuracy)
+        if self.version != VERSION:
+            validate.fail("version", f"{VERSION} (set by helpers.memory, not by the caller)", self.version)
+
+    def replace(self, **changes) -> "MemoryConfig":
+        """A copy with `changes` (validated like `config`)."""
+        return config(**{**self.as_dict(), **changes})
+
+    def as_dict(self) -> dict:
+        """The entries a caller may set (no version)."""
+        return {key: value for key, value in dataclasses.asdict(self).items() if key != "version"}
+
+
+_FIELDS = tuple(field.name for field in dataclasses.fields(MemoryConfig))
+
+
+def config(**overrides) -> MemoryConfig:
+    """The run's configuration: the defaults of `MemoryConfig` with `overrides`.
+
+    Unknown keys and a caller-set `version` are refused with a ValueError naming them."""
+    unknown = [key for key in overrides if key not in _FIELDS]
+    if unknown:
+        validate.fail("overrides", f"keys among {', '.join(_FIELDS[:-1])}", ", ".join(unknown))
+    if "version" in overrides:
+        validate.fail("version", "not set by the caller (helpers.memory sets it)", overrides["version"])
+    return MemoryConfig(**overrides)
+
+
+def checked_config(value) -> MemoryConfig:
+    """A `MemoryConfig` as is, or a dict of its fields (e.g. a stored `History.config`, which also
+    holds "experiment": "memory") with the current version; anything else raises naming the key."""
+    if isinstance(value, MemoryConfig):
+        return value
+    if not isinstance(value, dict):
+        validate.fail("config", "a MemoryConfig (see helpers.memory.config) or a dict of its fields", value,
+                      TypeError)
+    value = dict(value)
+    experiment = value.pop("experiment", EXPERIMENT)
+    if experiment != EXPERIMENT:
+        validate.fail("config['experiment']", repr(EXPERIMENT), experiment)
+    unknown = [key for key in value if key not in _FIELDS]
+    if unknown:
+        validate.fail("config", f"keys among {', '.join(_FIELDS)}", ", ".join(map(str, unknown)))
+    return MemoryConfig(**value)
 
 
 def rnn_parameter_count(input_size: int, hidden_size: int, output_size: int) -> int:
@@ -49,55 +162,80 @@ def matching_rnn_hidden_size(lstm_hidden_size: int, input_size: int, output_size
     return min(candidates, key=lambda h: (abs(rnn_parameter_count(D, h, O) - target), h))
 
 
-def default_config(**changes) -> dict:
-    """The configuration of one run; keyword arguments replace entries (unknown keys are refused)."""
-    config = {"model": "lstm", "to_remember_len": 1, "gap": 20, "num_symbols": 8, "hidden_size": 32,
-              "forget_bias": 2.0, "lr": 0.02, "steps": 1000, "batch_size": 64, "clip": "global",
-              "clip_norm": 5.0, "eval_every": 50, "patience": 6, "min_steps": 500, "target_accuracy": 0.99,
-              "held_out_size": 500, "seed": 0, "version": VERSION}
-    unknown = [key for key in changes if key not in config]
-    if unknown:
-        validate.fail("changes", f"keys among {', '.join(config)}", unknown)
-    config.update(changes)
-    return checked_config(config)
+def compared_configs(**overrides) -> dict[str, MemoryConfig]:
+    """{"rnn": ..., "lstm": ...} for one task: `hidden_size` (default 32) is the LSTM's, the RNN gets the
+    hidden size with the nearest parameter count (`matching_rnn_hidden_size`)."""
+    lstm = config(**{**overrides, "model": "lstm"})
+    K = lstm.num_symbols
+    return {"rnn": lstm.replace(model="rnn", hidden_size=matching_rnn_hidden_size(lstm.hidden_size, K + 2, K + 1)),
+            "lstm": lstm}
 
 
-def checked_config(config: dict) -> dict:
-    """Validate every entry of a run configuration; return it unchanged."""
-    if not isinstance(config, dict):
-        validate.fail("config", "a dict (see default_config)", config, TypeError)
-    validate.choice("model", config.get("model"), MODELS)
-    for key in ("to_remember_len", "num_symbols", "hidden_size", "steps", "batch_size", "eval_every",
-                "patience", "held_out_size"):
-        validate.positive_int(key, config.get(key))
-    for key in ("gap", "min_steps", "seed"):
-        validate.non_negative_int(key, config.get(key))
-    validate.real("forget_bias", config.get("forget_bias"))
-    validate.positive("lr", config.get("lr"))
-    validate.choice("clip", config.get("clip"), ("global", "per-parameter"))
-    validate.positive("clip_norm", config.get("clip_norm"))
-    validate.probability("target_accuracy", config.get("target_accuracy"))
-    return config
-
-
-def build_model(config: dict) -> torch.nn.Module:
-    """A `FastElmanRNN` or `FastLSTM` (forget-gate bias config["forget_bias"]) with V = K + 2 inputs and
-    C = K + 1 outputs, initialised from torch's generator seeded with config["seed"]."""
-    config = checked_config(config)
-    K, H = config["num_symbols"], config["hidden_size"]
-    torch.manual_seed(config["seed"])
-    if config["model"] == "rnn":
+def build_model(cfg: MemoryConfig) -> torch.nn.Module:
+    """A `FastElmanRNN` or `FastLSTM` (forget-gate bias `cfg.forget_bias`) with V = K + 2 inputs and
+    C = K + 1 outputs, initialised from torch's generator seeded with `cfg.seed`."""
+    cfg = checked_config(cfg)
+    K, H = cfg.num_symbols, cfg.hidden_size
+    torch.manual_seed(cfg.seed)
+    if cfg.model == "rnn":
         return FastElmanRNN(K + 2, H, K + 1)
-    return FastLSTM(K + 2, H, K + 1, forget_bias=config["forget_bias"])
+    return FastLSTM(K + 2, H, K + 1, forget_bias=cfg.forget_bias)
 
 
-def task_tensors(batch_size: int, config: dict, seed):
+# --- data: disjoint validation, test and training ------------------------------------------------
+
+def sequence_codes(symbols: np.ndarray, num_symbols: int) -> np.ndarray:
+    """One integer per row of symbols (N, k): the row read as a base-K number."""
+    return symbols @ (num_symbols ** np.arange(symbols.shape[1], dtype=np.int64))
+
+
+def splits_can_be_disjoint(cfg: MemoryConfig) -> bool:
+    """True when K^k >= DISJOINT_FACTOR x (validation + test size): then no sequence is shared."""
+    return cfg.num_symbols ** cfg.to_remember_len >= DISJOINT_FACTOR * (cfg.validation_size + cfg.test_size)
+
+
+def _tensors(inputs: np.ndarray, targets: np.ndarray, mask: np.ndarray, num_symbols: int):
+    x = torch.nn.functional.one_hot(torch.from_numpy(inputs.copy()), num_symbols + 2).float()
+    return x, torch.from_numpy(targets.copy()), torch.from_numpy(mask.copy())
+
+
+def _draw(size: int, cfg: MemoryConfig, rng, excluded: np.ndarray | None):
+    """(inputs, targets, mask) of `size` sequences whose symbol rows are not in `excluded` (codes)."""
+    task = memory_task(size, cfg.to_remember_len, cfg.gap, num_symbols=cfg.num_symbols, seed=rng)
+    keep = np.ones(size, dtype=bool) if excluded is None else \
+        ~np.isin(sequence_codes(task.inputs[:, :cfg.to_remember_len], cfg.num_symbols), excluded)
+    return task.inputs[keep], task.targets[keep], task.mask[keep]
+
+
+def data_splits(cfg: MemoryConfig):
+    """(validation, test, next_training_batch) of the run: (x (N, T, V), targets (N, T), mask (N, T))
+    tensors for the two sets, and a function step -> a training batch of at most `batch_size` rows.
+
+    Three streams spawned from `cfg.seed`. When `splits_can_be_disjoint`, test drops the sequences of
+    validation and every training batch drops those of both (a dropped row is not replaced: batches
+    lose about (validation + test) / K^k of their rows)."""
+    cfg = checked_config(cfg)
+    train_rng, validation_rng, test_rng = np.random.default_rng(cfg.seed).spawn(3)
+    disjoint = splits_can_be_disjoint(cfg)
+    validation = _draw(cfg.validation_size, cfg, validation_rng, None)
+    held = sequence_codes(validation[0][:, :cfg.to_remember_len], cfg.num_symbols) if disjoint else None
+    test = _draw(cfg.test_size, cfg, test_rng, held)
+    if disjoint:
+        held = np.concatenate([held, sequence_codes(test[0][:, :cfg.to_remember_len], cfg.num_symbols)])
+
+    def next_training_batch(step):
+        return _tensors(*_draw(cfg.batch_size, cfg, train_rng, held), cfg.num_symbols)
+
+    return _tensors(*validation, cfg.num_symbols), _tensors(*test, cfg.num_symbols), next_training_batch
+
+
+def task_tensors(batch_size: int, cfg: MemoryConfig, seed):
     """A memory-task batch as torch tensors: x (N, T, V) float32, targets (N, T) int64, mask (N, T) bool."""
-    task = memory_task(batch_size, config["to_remember_len"], config["gap"],
-                       num_symbols=config["num_symbols"], seed=seed)
-    return (torch.from_numpy(task.inputs_one_hot).float(), torch.from_numpy(task.targets.copy()),
-            torch.from_numpy(task.mask.copy()))
+    cfg = checked_config(cfg)
+    return _tensors(*_draw(batch_size, cfg, validate.rng("seed", seed), None), cfg.num_symbols)
 
+
+# --- training ------------------------------------------------------------------------------------
 
 def sequence_loss(model: torch.nn.Module, batch) -> torch.Tensor:
     """Mean cross-entropy over all N T positions (every output counts equally, sheet 001 g)."""
@@ -114,104 +252,209 @@ def recall_per_position(logits, targets, mask) -> np.ndarray:
     return correct.reshape(predictions.shape[0], -1).float().mean(dim=0).numpy()
 
 
-def held_out_metrics(model: torch.nn.Module, x, targets, mask) -> dict[str, float]:
-    """{"accuracy": recall accuracy, "r1": accuracy at recall position 1, ..., "rk": at position k}."""
+def evaluation(model: torch.nn.Module, batch) -> dict[str, float]:
+    """{"accuracy": recall accuracy, "loss": mean cross-entropy over all positions, "r1" … "rk":
+    accuracy at each recall position} of `model` on one (x, targets, mask) set."""
+    x, targets, mask = batch
     logits = model(x)[0]
-    metrics = {"accuracy": recall_accuracy(logits, targets, mask)}
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+    metrics = {"accuracy": recall_accuracy(logits, targets, mask), "loss": float(loss)}
     metrics.update({f"r{i}": float(value) for i, value in
                     enumerate(recall_per_position(logits, targets, mask), start=1)})
     return metrics
 
 
-def _train_uncached(config: dict, model: torch.nn.Module, on_step=None, progress: bool = True) -> History:
-    rng = np.random.default_rng(config["seed"])
-    train_rng, held_out_rng, test_rng = rng.spawn(3)
-    held_out = task_tensors(config["held_out_size"], config, held_out_rng)
-    test = task_tensors(config["held_out_size"], config, test_rng)
-    optimizer = make_optimizer("adam", model.parameters(), config["lr"])
-    stopping = EarlyStopping("accuracy", target=config["target_accuracy"], patience=config["patience"],
-                             min_delta=0.02, min_steps=config["min_steps"])
-    history = fit(model, optimizer, lambda step: task_tensors(config["batch_size"], config, train_rng),
-                  sequence_loss, config["steps"], clip_norm=config["clip_norm"], clip=config["clip"],
-                  evaluate=lambda m: held_out_metrics(m, *held_out),
-                  eval_every=config["eval_every"], early_stopping=stopping, on_step=on_step,
-                  progress=progress, desc=f"{config['model']} gap {config['gap']}", config=config)
-    model.eval()
-    with torch.no_grad():
-        test_metrics = held_out_metrics(model, *test)
-    positions = range(1, config["to_remember_len"] + 1)
-    history.final.update({"test_accuracy": test_metrics["accuracy"],
-                          "recall_per_position": [test_metrics[f"r{i}"] for i in positions],
-                          "parameters": sum(p.numel() for p in model.parameters())})
+def train(cfg: MemoryConfig, on_step=None, *, model: torch.nn.Module | None = None,
+          progress: bool = False) -> History:
+    """Train one run (no cache) and return its History.
+
+    History.metrics: the validation "accuracy", "loss", "r1" … "rk" of every evaluation; the model
+    ends with the parameters of the best validation accuracy (History.chosen_step). History.final adds
+    the test numbers of those parameters: "test_accuracy", "test_loss", "test_recall_per_position",
+    and "reached_target" (validation reached `target_accuracy`) and "parameters".
+    `model` (from `build_model(cfg)`) is trained in place when given. `on_step(history)` is called at
+    every evaluation."""
+    cfg = checked_config(cfg)
+    model = build_model(cfg) if model is None else model
+    validation, test, next_batch = data_splits(cfg)
+    with single_threaded():
+        history = fit(model, make_optimizer(cfg.optimizer, model.parameters(), cfg.lr), next_batch,
+                      sequence_loss, cfg.steps, clip_norm=cfg.clip_norm, clip=cfg.clip,
+                      evaluate=lambda m: evaluation(m, validation), eval_every=cfg.eval_every,
+                      early_stopping=EarlyStopping("accuracy", target=cfg.target_accuracy),
+                      best_metric="accuracy", on_step=on_step, progress=progress,
+                      desc=f"{cfg.model} k {cfg.to_remember_len} gap {cfg.gap}", config=cfg.as_dict())
+        model.eval()
+        with torch.no_grad():
+            tested = evaluation(model, test)
+    thin_training_curve(history, CURVE_EVERY)
+    k = cfg.to_remember_len
+    history.record_final(test_accuracy=tested["accuracy"], test_loss=tested["loss"],
+                         test_recall_per_position=[tested[f"r{i}"] for i in range(1, k + 1)],
+                         reached_target=bool(history.best("accuracy") >= cfg.target_accuracy),
+                         parameters=sum(p.numel() for p in model.parameters()))
     return history
 
 
-def train(config: dict, on_step=None, *, progress: bool = True, use_cache: bool = True) -> History:
-    """Train (or load from the cache) the run `config` and return its History (see `train_model`)."""
-    return train_model(config, on_step, progress=progress, use_cache=use_cache)[1]
+def thin_training_curve(history: History, every: int) -> None:
+    """In place: keep the per-step loss and gradient norm of every `every`-th step and of the last step
+    (stored runs stay small; the validation metrics are kept whole)."""
+    every = validate.positive_int("every", every)
+    last = len(history.steps) - 1
+    keep = [i for i, step in enumerate(history.steps) if step % every == 0 or i == last]
+    history.steps = [history.steps[i] for i in keep]
+    history.loss = [history.loss[i] for i in keep]
+    history.grad_norm = [history.grad_norm[i] for i in keep]
 
 
-def train_model(config: dict, on_step=None, *, progress: bool = True, use_cache: bool = True):
-    """Train (or load from the cache) the run `config`; return (model, History).
-
-    History.metrics holds the held-out "accuracy" and the per-position "r1" ... "rk" of every
-    evaluation; History.final the last of them plus "test_accuracy" and "recall_per_position" (on a
-    separate test set) and "parameters". `on_step(history)` is called at every evaluation of a run
-    that is trained (not for one loaded from the cache, whose weights are loaded into the model).
-    """
-    config = dict(checked_config(config))
-    model = build_model(config)
-    with single_threaded():
-        if not use_cache:
-            return model, _train_uncached(config, model, on_step, progress)
-        history = cached(config, lambda: _train_uncached(config, model, on_step, progress), model=model,
-                         verbose=False)
+def run_model(cfg: MemoryConfig, on_step=None, *, commit_weights: bool = False) -> tuple[torch.nn.Module, History]:
+    """(trained model, History) of `cfg`: loaded from the run cache or the committed results, else
+    trained and stored. The run cache keeps the weights; the committed results keep them only with
+    `commit_weights` (the few runs a figure needs)."""
+    cfg = checked_config(cfg)
+    model = build_model(cfg)
+    history = cached({**dataclasses.asdict(cfg), "experiment": EXPERIMENT},
+                     lambda: train(cfg, on_step, model=model), model=model, verbose=False,
+                     commit_weights=commit_weights)
     return model, history
 
 
-def sweep(name: str, values, models=MODELS, seeds=(0, 1, 2), *, progress: bool = True, **base) -> dict:
-    """Test recall accuracy for every model, value of config entry `name` and seed.
-
-    Returns {model: array (len(values), len(seeds))}. `base` changes the other config entries;
-    the LSTM uses `hidden_size` (from `base` or the default) and the RNN the hidden size with the
-    nearest parameter count (`matching_rnn_hidden_size`).
-    """
-    lstm = default_config(**base)
-    rnn_hidden = matching_rnn_hidden_size(lstm["hidden_size"], lstm["num_symbols"] + 2, lstm["num_symbols"] + 1)
-    results = {}
-    for model in models:
-        validate.choice("models", model, MODELS)
-        hidden = lstm["hidden_size"] if model == "lstm" else rnn_hidden
-        results[model] = np.array([[train(dict(lstm, model=model, hidden_size=hidden, seed=seed, **{name: value}),
-                                          progress=progress).final["test_accuracy"]
-                                    for seed in seeds] for value in values])
-    return results
+def run(cfg: MemoryConfig, on_step=None) -> History:
+    """The History of `cfg` (see `run_model`; `train` for what it holds)."""
+    return run_model(cfg, on_step)[1]
 
 
-def plot_sweep(ax, values, results: dict, xlabel: str, num_symbols: int = 8):
-    """Mean test recall accuracy over seeds (dots: single seeds) vs. the swept values, chance dashed."""
-    for model, accuracies in results.items():
-        plots.plot_mean_spread(ax, values, accuracies, label=model.upper(), spread="minmax")
+# --- experiments ---------------------------------------------------------------------------------
+
+def choose_learning_rate(cfg: MemoryConfig, seeds, grid=LR_GRID) -> tuple[float, dict]:
+    """The learning rate of `grid` with the best mean validation recall accuracy over `seeds` (ties:
+    the lower mean validation loss at the chosen steps) for the model and task of `cfg`.
+
+    Returns (lr, {lr: (mean validation accuracy, mean validation loss)}). Uses no test number."""
+    cfg = checked_config(cfg)
+    seeds = [validate.seed("seeds[i]", seed) for seed in seeds]
+    if not seeds:
+        validate.fail("seeds", "at least one seed", seeds)
+    scores = {}
+    for lr in grid:
+        finals = [run(cfg.replace(lr=lr, seed=seed)).final for seed in seeds]
+        scores[lr] = (float(np.mean([f["accuracy"] for f in finals])), float(np.mean([f["loss"] for f in finals])))
+    best = max(scores, key=lambda lr: (scores[lr][0], -scores[lr][1]))
+    return best, scores
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Test numbers of a sweep, arrays (P values, S seeds) per model: "test_accuracy", "test_loss",
+    "reached_target" (bool)."""
+
+    name: str
+    values: tuple
+    seeds: tuple
+    numbers: dict
+
+    def of(self, model: str, key: str) -> np.ndarray:
+        return self.numbers[model][key]
+
+
+def sweep(name: str, values, seeds, configs: dict[str, MemoryConfig]) -> SweepResult:
+    """Run every model of `configs` ({model: base config}) at each value of the config entry `name` and
+    each seed (cached runs are loaded)."""
+    validate.choice("name", name, _FIELDS[:-1])
+    seeds = tuple(validate.seed("seeds[i]", seed) for seed in seeds)
+    numbers = {}
+    for model, base in configs.items():
+        finals = [[run(checked_config(base).replace(**{name: value, "seed": seed})).final for seed in seeds]
+                  for value in values]
+        numbers[model] = {key: np.array([[f[key] for f in row] for row in finals])
+                          for key in ("test_accuracy", "test_loss", "reached_target")}
+    return SweepResult(name, tuple(values), seeds, numbers)
+
+
+def bootstrap_interval(values, *, level: float = 0.95, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of `values` (S,): resample the seeds with replacement."""
+    values = validate.array("values", values, ndim=1).astype(float)
+    if values.size == 0:
+        validate.fail("values", "at least one value", values)
+    level = validate.probability("level", level)
+    means = np.random.default_rng(seed).choice(values, size=(resamples, values.size)).mean(axis=1)
+    return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, (1 + level) / 2))
+
+
+def sweep_table(result: SweepResult, lrs: dict | None = None) -> str:
+    """One line per model and value: fraction of seeds reaching the target, mean test recall with its
+    95 % bootstrap interval, mean test loss (and the model's learning rate when `lrs` is given)."""
+    lines = [f"{'model':<5} {result.name:>15} {'reached':>8} {'test recall (95% CI)':>24} {'test loss':>10}"
+             + (f" {'lr':>6}" if lrs else "")]
+    for model in result.numbers:
+        for i, value in enumerate(result.values):
+            accuracy = result.of(model, "test_accuracy")[i]
+            low, high = bootstrap_interval(accuracy)
+            reached = result.of(model, "reached_target")[i]
+            lines.append(f"{model.upper():<5} {value!s:>15} {reached.sum():>4}/{reached.size:<3} "
+                         f"{accuracy.mean():>8.3f} [{low:.3f}, {high:.3f}] "
+                         f"{result.of(model, 'test_loss')[i].mean():>10.4f}"
+                         + (f" {lrs[model]:>6g}" if lrs else ""))
+    return "\n".join(lines)
+
+
+# --- plots ---------------------------------------------------------------------------------------
+
+COLORS = {"rnn": "tab:blue", "lstm": "tab:orange"}
+
+
+def plot_sweep(ax, result: SweepResult, *, xlabel: str, num_symbols: int = MEMORY_NUM_SYMBOLS):
+    """Test recall accuracy vs. the swept value: every seed a dot (jittered sideways), the mean with its
+    95 % bootstrap interval as error bars, chance 1/K dashed."""
+    x = np.asarray(result.values, dtype=float)
+    width = 0.15 * (np.min(np.diff(x)) if x.size > 1 else 1.0)
+    for offset, model in zip((-1, 1), result.numbers):
+        accuracy = result.of(model, "test_accuracy")
+        color = COLORS.get(model)
+        jitter = np.random.default_rng(0).uniform(-0.5, 0.5, accuracy.shape) * width
+        ax.scatter((x[:, None] + offset * width + jitter).ravel(), accuracy.ravel(), s=12, alpha=0.5,
+                   color=color)
+        intervals = np.array([bootstrap_interval(row) for row in accuracy])
+        mean = accuracy.mean(axis=1)
+        ax.errorbar(x + offset * width, mean, yerr=[mean - intervals[:, 0], intervals[:, 1] - mean],
+                    marker="o", capsize=3, color=color,
+                    label=f"{model.upper()}: mean, 95 % bootstrap CI (dots: {accuracy.shape[1]} seeds)")
     plots.mark_level(ax, memory_chance_level(num_symbols), "chance (1/K)")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("test recall accuracy")
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_xticks(x)
+
+
+def plot_reached(ax, result: SweepResult, *, xlabel: str):
+    """Fraction of seeds whose validation recall reached the target vs. the swept value (bars)."""
+    x = np.arange(len(result.values))
+    for offset, model in zip((-0.2, 0.2), result.numbers):
+        ax.bar(x + offset, result.of(model, "reached_target").mean(axis=1), width=0.4, color=COLORS.get(model),
+               label=model.upper())
+    ax.set_xticks(x, [str(v) for v in result.values])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("fraction of seeds reaching the target")
     ax.set_ylim(0, 1.05)
+    ax.legend()
 
 
 def plot_recall_per_position(ax, history: History):
-    """Held-out accuracy at each recall position r_1 ... r_k vs. training step, chance level dashed."""
+    """Validation accuracy at each recall position r_1 ... r_k vs. training step, chance level dashed."""
     for i in range(1, history.config["to_remember_len"] + 1):
         plots.plot_metric(ax, history, f"r{i}", label=f"$r_{{{i}}}$")
-    ax.set_ylabel("held-out recall accuracy")
+    ax.set_ylabel("validation recall accuracy")
     ax.set_ylim(0, 1.05)
     plots.mark_level(ax, memory_chance_level(history.config["num_symbols"]), "chance (1/K)")
 
 
-def plot_run(history: History, axes) -> None:
-    """The panel's figure: training loss (left) and per-position recall accuracy (right)."""
+def plot_run(axes, history: History) -> None:
+    """The panel's figure: training loss (left) and per-position validation recall accuracy (right)."""
     plots.plot_loss(axes[0], history, smooth=10)
     plot_recall_per_position(axes[1], history)
 
+
+# --- gradients through time ----------------------------------------------------------------------
 
 def hidden_state_gradient_norms(model: torch.nn.Module, x) -> np.ndarray:
     """Frobenius norm of dh_T/dh_t averaged over the batch, by distance d = 1 ... T-1: shape (T-1,).

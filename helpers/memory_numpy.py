@@ -17,9 +17,9 @@ import time
 import numpy as np
 
 from helpers import validate
-from helpers.data import memory_task, random_sequences, recall_accuracy
+from helpers.data import MEMORY_NUM_SYMBOLS, memory_task, random_sequences, recall_accuracy
 from helpers.numpy_rnn import rnn_backward, rnn_forward
-from helpers.training import History
+from helpers.history import History
 
 PARAMETER_NAMES = ("Wx", "Wh", "b", "Wy", "by")
 CLIP_KINDS = ("per-parameter", "global")
@@ -130,7 +130,7 @@ def predict(params: dict, x) -> np.ndarray:
     return forward(params, x)[0].argmax(axis=-1)
 
 
-def train_memory_rnn(*, to_remember_len: int = 3, gap: int = 5, num_symbols: int = 8,
+def train_memory_rnn(*, to_remember_len: int = 3, gap: int = 5, num_symbols: int = MEMORY_NUM_SYMBOLS,
                      hidden_size: int = 50, lr: float = 0.5, steps: int = 600, batch_size: int = 32,
                      clip: str | None = "per-parameter", clip_norm: float = 1.0, eval_every: int = 100,
                      held_out_size: int = 500, seed=0, on_step=None) -> tuple[dict, History]:

@@ -100,7 +100,7 @@ def test_glorot_initialisation_has_the_right_range_and_zero_biases():
 def test_sgd_training_on_an_easy_setting_beats_chance():
     _, history = train_memory_rnn(to_remember_len=2, gap=2, hidden_size=32, steps=150, eval_every=50,
                                   held_out_size=200, seed=0)
-    chance = memory_chance_level(8)
+    chance = memory_chance_level()
     assert history.stopped == "steps"
     assert history.last("accuracy") > 4 * chance
     assert np.mean(history.loss[-20:]) < np.mean(history.loss[:20])
