@@ -2,6 +2,8 @@
 schedule, training, plots, panel."""
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib
 import numpy as np
 import pytest
@@ -35,13 +37,26 @@ def waves(seed=1, batch=4, length=12):
     return torch.from_numpy(samples[:, :-1]), torch.from_numpy(samples[:, 1:])
 
 
-def test_config_defaults_and_overrides():
-    config = sine.sine_config(hidden_size=16, bptt_length=10)
-    assert config == {**sine.DEFAULTS, "hidden_size": 16, "bptt_length": 10}
-    assert sine.DEFAULTS["clip_norm"] == 5.0 and sine.DEFAULTS["bptt_length"] is None
-    assert sine.DEFAULTS["teacher_steps"] == sine.WARMUP and sine.DEFAULTS["lr_schedule"] == "cosine"
-    assert sine.DEFAULTS["ramp"] == 0.5
-    assert sine.sine_config(teacher_steps=None)["teacher_steps"] is None
+def test_config_defaults_overrides_and_immutability():
+    config = sine.config(hidden_size=16, bptt_length=10)
+    assert config == dataclasses.replace(sine.SineConfig(), hidden_size=16, bptt_length=10)
+    defaults = sine.config()
+    assert defaults.clip_norm == 5.0 and defaults.bptt_length is None and defaults.ramp == 0.5
+    assert defaults.teacher_steps == sine.WARMUP and defaults.lr_schedule == "cosine"
+    assert sine.config(teacher_steps=None).teacher_steps is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.lr = 1.0
+    stored = config.as_dict()
+    assert stored["experiment"] == "sine" and stored["version"] == sine.VERSION
+    assert sine.config(**stored) == config  # a stored config is read back as it is
+
+
+@pytest.mark.parametrize("version", [1, sine.VERSION + 1, True, "3"])
+def test_the_version_is_a_constant_not_a_setting(version):
+    with pytest.raises(ValueError, match="version: expected .*not a setting"):
+        sine.config(version=version)
+    with pytest.raises(ValueError, match="experiment"):
+        sine.config(experiment="memory")
 
 
 @pytest.mark.parametrize("overrides, name, error", [
@@ -51,10 +66,24 @@ def test_config_defaults_and_overrides():
     ({"optimizer": "lbfgs"}, "optimizer", ValueError), ({"seed": -1}, "seed", ValueError),
     ({"teacher_steps": 0}, "teacher_steps", ValueError), ({"teacher_steps": 2.5}, "teacher_steps", TypeError),
     ({"lr_schedule": "step"}, "lr_schedule", ValueError), ({"ramp": 1.5}, "ramp", ValueError),
-    ({"hiden_size": 8}, "overrides", ValueError)])
+    ({"seed": 2 ** 64}, "seed", ValueError), ({"hiden_size": 8}, "overrides", ValueError)])
 def test_config_rejects_bad_entries(overrides, name, error):
     with pytest.raises(error, match=name):
-        sine.sine_config(**overrides)
+        sine.config(**overrides)
+
+
+@pytest.mark.parametrize("loss", ["sequence", "closed loop"])
+def test_losses_reject_targets_of_another_shape_and_nan(loss):
+    model = float64_model()
+    inputs, targets = waves()
+    compute = ((lambda x, y: sine.sequence_loss(model, x, y)) if loss == "sequence"
+               else (lambda x, y: sine.closed_loop_loss(model, x, y, 3)))
+    with pytest.raises(ValueError, match="targets: expected the shape of inputs"):
+        compute(inputs, targets[:, :1])                    # would broadcast silently
+    with pytest.raises(ValueError, match="targets: expected finite"):
+        compute(inputs, torch.where(targets > 0.5, torch.nan, targets))
+    with pytest.raises(ValueError, match="inputs"):
+        compute(inputs[0], targets[0])
 
 
 def parameter_gradients(model, loss) -> dict:
@@ -208,20 +237,20 @@ def test_closed_loop_loss_rejects_bad_arguments():
 
 
 def test_teacher_steps_fall_from_the_whole_sequence_to_the_warmup():
-    config = sine.sine_config(steps=100, teacher_steps=30, ramp=0.5)
+    config = sine.config(steps=100, teacher_steps=30, ramp=0.5)
     counts = [sine.teacher_steps_at(config, step, 100) for step in range(1, 101)]
     assert counts[0] == 99 and counts[24] == 65 and counts[49:] == [30] * 51
     assert all(a >= b for a, b in zip(counts, counts[1:]))
-    assert {sine.teacher_steps_at(sine.sine_config(steps=100, ramp=0.0), step, 100) for step in (1, 50)} == {30}
-    assert sine.teacher_steps_at(sine.sine_config(teacher_steps=500), 1, 100) == 100
+    assert {sine.teacher_steps_at(sine.config(steps=100, ramp=0.0), step, 100) for step in (1, 50)} == {30}
+    assert sine.teacher_steps_at(sine.config(teacher_steps=500), 1, 100) == 100
 
 
 def test_learning_rate_schedules():
-    cosine = sine.sine_config(lr=0.01, steps=100)
+    cosine = sine.config(lr=0.01, steps=100)
     rates = [sine.learning_rate(cosine, step) for step in range(1, 101)]
     assert rates[0] == 0.01 and rates[50] == pytest.approx(0.005, rel=1e-12)
     assert all(a > b > 0 for a, b in zip(rates, rates[1:]))
-    constant = sine.sine_config(lr=0.01, steps=100, lr_schedule="constant")
+    constant = sine.config(lr=0.01, steps=100, lr_schedule="constant")
     assert {sine.learning_rate(constant, step) for step in (1, 50, 100)} == {0.01}
 
 
@@ -237,49 +266,81 @@ def test_continuation_rejects_bad_arguments():
 
 def test_training_records_loss_metrics_and_continuations_and_is_reproducible():
     reports = []
-    model, history = sine.train_sine_model(sine.sine_config(**TINY), on_step=lambda h: reports.append(h.steps[-1]))
+    model = sine.build_model(sine.config(**TINY))
+    history = sine.train(sine.config(**TINY), on_step=lambda h: reports.append(h.steps[-1]), model=model)
     assert isinstance(model, sine.MODELS["rnn"])
     assert history.steps == list(range(1, 21)) and len(history.loss) == 20 and history.stopped == "steps"
     assert reports == [10, 20]
     assert [step for step, _ in history.metrics["continuation_mse"]] == [10, 20]
+    # the best validation step is restored; the reported numbers are those of the test curves
+    validation = dict(history.metrics["continuation_mse"])
+    assert history.chosen_step == min(validation, key=lambda step: (validation[step], step))
+    assert history.final["continuation_mse"] == validation[history.chosen_step]
     record = history.final["continuation"]
     assert np.shape(record["warmup"]) == (sine.SHOWN_CURVES, sine.WARMUP)
     assert np.shape(record["truth"]) == np.shape(record["generated"]) == (sine.SHOWN_CURVES, sine.CONTINUATION)
     curves = sine.held_out_curves()
     squared_errors = (sine.continue_sine(model, curves.inputs[:, :sine.WARMUP]) - curves.inputs[:, sine.WARMUP:]) ** 2
-    assert history.final["continuation_mse"] == pytest.approx(np.mean(squared_errors), rel=1e-6)
-    assert history.final[f"continuation_mse_{sine.SHORT_HORIZON}"] == pytest.approx(
+    assert history.final["test_continuation_mse"] == pytest.approx(np.mean(squared_errors), rel=1e-6)
+    assert history.final[f"test_continuation_mse_{sine.SHORT_HORIZON}"] == pytest.approx(
         np.mean(squared_errors[:, :sine.SHORT_HORIZON]), rel=1e-6)
     np.testing.assert_allclose(record["errors"], squared_errors.mean(axis=0), rtol=1e-6)
-    again = sine.train_sine(sine.sine_config(**TINY))
+    again = sine.train(sine.config(**TINY).as_dict())   # a stored config trains the same run
     assert again.loss == history.loss
+
+
+def test_validation_and_test_curves_are_disjoint():
+    validation, test = sine.held_out_curves(seed=sine.VALIDATION_SEED), sine.held_out_curves()
+    assert not set(validation.frequencies.tolist()) & set(test.frequencies.tolist())
+
+
+def test_choose_lr_trains_every_rate_with_the_same_budget_and_picks_on_validation(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBOOK_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("WORKBOOK_QUICK", "1")
+    runs, best = sine.choose_lr(sine.config(**TINY), grid=(1e-2, 1e-3))
+    assert sorted(runs) == [1e-3, 1e-2]
+    assert {len(history.steps) for _, history in runs.values()} == {TINY["steps"]}
+    assert best == min(runs, key=lambda lr: runs[lr][1].final["continuation_mse"])
+    model, history = sine.run(sine.config(**TINY, lr=1e-2))   # the cached run, weights included
+    assert history.from_cache and history.loss == runs[1e-2][1].loss
+    for name, parameter in model.state_dict().items():
+        assert torch.equal(parameter, runs[1e-2][0].state_dict()[name])
+
+
+def test_rnn_hidden_matching_gives_the_nearest_parameter_count():
+    lstm = training.parameter_count(sine.MODELS["lstm"](1, 16, 1))
+    hidden = sine.rnn_hidden_matching(16)
+    counts = {n: training.parameter_count(sine.MODELS["rnn"](1, n, 1)) for n in (hidden - 1, hidden, hidden + 1)}
+    assert all(abs(counts[hidden] - lstm) <= abs(count - lstm) for count in counts.values())
 
 
 def test_training_lowers_the_loss_for_both_models():
     for kind in ("rnn", "lstm"):
-        history = sine.train_sine(sine.sine_config(**{**TINY, "steps": 60, "eval_every": 60, "lr": 1e-2}, model=kind,
-                                                   teacher_steps=None, lr_schedule="constant"))
+        history = sine.train(sine.config(**{**TINY, "steps": 60, "eval_every": 60, "lr": 1e-2}, model=kind,
+                                         teacher_steps=None, lr_schedule="constant"))
         assert np.mean(history.loss[-10:]) < 0.5 * np.mean(history.loss[:10]), kind
 
 
 def test_training_uses_the_closed_loop_loss_and_the_schedule():
-    config = sine.sine_config(**TINY, teacher_steps=40, ramp=0.5)
-    model, history = sine.train_sine_model(config)
+    config = sine.config(**{**TINY, "eval_every": 20}, teacher_steps=40, ramp=0.5)
+    model = sine.build_model(config)
+    history = sine.train(config, model=model)
+    assert history.chosen_step == 20  # the last evaluation: compare the parameters after every step
     # Replay: the same batches and learning rates with the closed-loop loss give the same losses.
-    replay = sine.make_model(config)
-    optimizer = torch.optim.Adam(replay.parameters(), lr=config["lr"])
-    generator = np.random.default_rng(config["seed"])
+    replay = sine.build_model(config)
+    optimizer = torch.optim.Adam(replay.parameters(), lr=config.lr)
+    generator = np.random.default_rng(config.seed)
     losses = []
-    for step in range(1, config["steps"] + 1):
+    for step in range(1, config.steps + 1):
         for group in optimizer.param_groups:
             group["lr"] = sine.learning_rate(config, step)
-        curves = sine_waves(config["batch_size"], seed=generator)
+        curves = sine_waves(config.batch_size, seed=generator)
         optimizer.zero_grad()
         teacher_steps = round(100 - 60 * min(1.0, step / 10))   # the ramp: 100 true inputs down to 40 at step 10
         loss = sine.closed_loop_loss(replay, torch.tensor(curves.inputs, dtype=torch.float32),
                                      torch.tensor(curves.targets, dtype=torch.float32), teacher_steps)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(replay.parameters(), config["clip_norm"])
+        torch.nn.utils.clip_grad_norm_(replay.parameters(), config.clip_norm)
         optimizer.step()
         losses.append(loss.item())
     np.testing.assert_allclose(history.loss, losses, rtol=1e-5)
@@ -288,12 +349,12 @@ def test_training_uses_the_closed_loop_loss_and_the_schedule():
 
 
 def test_truncated_training_runs():
-    history = sine.train_sine(sine.sine_config(**TINY, bptt_length=7, clip_norm=None))
+    history = sine.train(sine.config(**TINY, bptt_length=7, clip_norm=None))
     assert history.config["bptt_length"] == 7 and np.all(np.isfinite(history.loss))
 
 
 def test_figure_and_panel():
-    history = sine.train_sine(sine.sine_config(**TINY))
+    history = sine.train(sine.config(**TINY))
     fig = sine.sine_figure(history, title="tiny")
     loss_ax, curve_ax, error_ax = fig.axes
     assert curve_ax.get_xlabel() == "sample index" and len(curve_ax.lines) == 3 * sine.SHOWN_CURVES + 1
@@ -332,8 +393,8 @@ def test_frequency_diagnosis_fits_the_generated_continuation():
 def test_brief_closed_loop_training_continues_better_than_zero():
     """A small LSTM, 100 closed-loop steps (ramp from teacher forcing): its 100 generated samples
     beat the continuation 0, and its first 20 are far better than 0."""
-    history = sine.train_sine(sine.sine_config(model="lstm", hidden_size=16, batch_size=32, steps=100,
+    history = sine.train(sine.config(model="lstm", hidden_size=16, batch_size=32, steps=100,
                                                lr=1e-2, eval_every=100))
     zero = np.mean(sine.held_out_curves().inputs[:, sine.WARMUP:] ** 2, axis=0)
-    assert history.final["continuation_mse"] < 0.9 * np.mean(zero)
-    assert history.final[f"continuation_mse_{sine.SHORT_HORIZON}"] < 0.25 * np.mean(zero[:sine.SHORT_HORIZON])
+    assert history.final["test_continuation_mse"] < 0.9 * np.mean(zero)
+    assert history.final[f"test_continuation_mse_{sine.SHORT_HORIZON}"] < 0.25 * np.mean(zero[:sine.SHORT_HORIZON])
