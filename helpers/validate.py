@@ -132,6 +132,8 @@ def real_valued(name: str, value):
 
 def shape(name: str, value: np.ndarray, expected: tuple) -> np.ndarray:
     """Check `value.shape` against `expected`, where None in `expected` matches any size."""
+    if isinstance(value, type) or not isinstance(getattr(value, "shape", None), tuple):
+        fail(name, "an array", value, TypeError)
     ok = len(value.shape) == len(expected) and all(e is None or e == s for e, s in zip(expected, value.shape))
     if not ok:
         wanted = "(" + ", ".join("any" if e is None else str(e) for e in expected) + ")"

@@ -33,6 +33,8 @@ def _quick_figures() -> Path:
 
 def figure_dir(quick: bool | None = None) -> Path:
     """`figures/` in full mode; in quick mode a temporary folder private to this run."""
+    if quick is not None and not isinstance(quick, bool):
+        validate.fail("quick", "True, False or None (read WORKBOOK_QUICK)", quick, TypeError)
     quick = quick_mode() if quick is None else quick
     if not quick:
         FIGURES.mkdir(exist_ok=True)

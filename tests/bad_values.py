@@ -159,10 +159,10 @@ def option(good: str, optional=False) -> Arg:
         Case("bytes", good.encode(), ERROR)])
 
 
-def flag(good: bool = True) -> Arg:
-    """A bool."""
-    return Arg(good, [Case("string", "yes", ERROR), Case("None", None, ERROR), Case("array", np.array([good]), ERROR),
-                      Case("np.bool_", np.bool_(good), CONVERT, good)])
+def flag(good: bool = True, optional=False) -> Arg:
+    """A bool (or None where `optional`)."""
+    return Arg(good, [Case("string", "yes", ERROR), Case("array", np.array([good]), ERROR),
+                      Case("np.bool_", np.bool_(good), CONVERT, good)] + ([] if optional else [Case("None", None, ERROR)]))
 
 
 def instance(good, optional=False) -> Arg:

@@ -92,6 +92,9 @@ def slug(text: str) -> str:
 
 def output_name(notebook: Path, authors: list[str]) -> str:
     """`Surname-02_elman_rnn.pdf` (surnames joined by '_') with authors, else `02_elman_rnn.pdf`."""
+    if not isinstance(notebook, os.PathLike):
+        validate.fail("notebook", "a pathlib.Path", notebook, TypeError)
+    authors = checked_authors(authors)
     surnames = "_".join(filter(None, (slug(name.split()[-1]) for name in authors if name.split())))
     return f"{surnames}-{notebook.stem}.pdf" if surnames else f"{notebook.stem}.pdf"
 
@@ -123,6 +126,8 @@ def checked_authors(authors, name: str = "authors") -> list[str]:
 
 def notebook_authors(notebook: nbformat.NotebookNode) -> list[str]:
     """Author names from the notebook metadata `authors` ([{"name": ...}, ...])."""
+    if not isinstance(notebook, nbformat.NotebookNode):
+        validate.fail("notebook", "a notebook (nbformat.NotebookNode)", notebook, TypeError)
     return [author["name"] for author in notebook.metadata.get("authors", []) if author.get("name")]
 
 
