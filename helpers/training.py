@@ -200,10 +200,13 @@ class Divergence:
     or the parameters stops training at once, whatever this rule says. ``fit(divergence=None)``
     switches the rule off.
 
-    Why 10 x and 3 report points: a learning run's loss stays below its step-1 loss after the first
-    report points (the workbook's runs: below 1.5 x in every logged window); a run at a learning rate
-    100-1000 x too large sits at 10-1000 x it. Three points in a row keep one noisy window from
-    ending a run.
+    Why 10 x and 3 report points (measured here): learning runs stay below their step-1 loss in
+    every window (sine, default config, 2000 steps: at most 0.40 x for the RNN, 0.20 x for the LSTM;
+    palindromes, H=128, RMSProp 1e-3, clip 10, 600 steps, windows of 50: at most 0.48 x (RNN) and
+    0.65 x (LSTM) at T=10 one-hot, 0.99 x for the RNN at T=20 with raw digits; single batches up to
+    1.27 x), while runs at a far too large learning rate with clipping at 10 (palindromes T=10, H=64:
+    RMSProp or SGD at lr 1e3, Adam at lr 1) sit at 23-12,500 x it and are stopped at the third report
+    point. Three points in a row keep one noisy window from ending a run.
     """
 
     loss_factor: float = 10.0
