@@ -5,7 +5,7 @@
 
 Prints a Markdown table: for B=128, H=128, D=10 and each T, the time per step and the ratio to
 `torch.nn.LSTM` / `torch.nn.RNN` measured in the same run; then the steps per second of one palindrome
-training run (`bench_palindrome.py`) with the from-scratch LSTMs and with `nn.LSTM`. The implementations are timed in
+training run (`bench_palindrome.py`) with the from-scratch models and their `torch.nn` baselines. The implementations are timed in
 interleaved rounds and each keeps its fastest round, so a burst of load from another process
 slows one round of every implementation rather than one implementation. `--threads 1 --clock cpu`
 measures the CPU time of a single thread, which other processes disturb much less than the wall
@@ -117,8 +117,8 @@ def main(args: argparse.Namespace) -> int:
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after.\n")
     print(table(results))
     if args.rows is None:
-        print("\nOne palindrome training run (T=20, hidden 128, batch 128, RMSProp, clipping, held-out "
-              "evaluation), steps per second; fastest of 3 interleaved rounds:\n")
+        print("\nOne palindrome training run (T=20, raw digits, hidden 128, batch 128, RMSProp, clipping, "
+              "validation evaluation, one thread), steps per CPU second; fastest of 3 interleaved rounds:\n")
         print(palindrome_table(palindrome_rows()))
         print("\nLeNet training step (forward, backward, Adam), batch 64 of 8x8 digits, one thread, CPU time; "
               "fastest of 5 interleaved rounds:\n")
