@@ -23,6 +23,7 @@ from helpers.checked import checked, float_array
 
 def sigmoid(a):
     """Logistic function 1 / (1 + exp(-a)). Where exp(-a) overflows to inf the result is exactly 0."""
+    a = float_array("a", a)
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-a))
 

@@ -170,6 +170,16 @@ def closed_loop_arguments(model, inputs, targets, teacher_steps, bptt_length=Non
             "teacher_steps": validate.positive_int("teacher_steps", teacher_steps)}
 
 
+def schedule_arguments(c, step) -> dict:
+    """Checked arguments of `learning_rate`: a config and a step >= 1."""
+    return {"c": _as_config(c), "step": validate.positive_int("step", step)}
+
+
+def ramp_arguments(c, step, length) -> dict:
+    """Checked arguments of `teacher_steps_at`: a config, a step >= 1 and a sequence length >= 1."""
+    return {**schedule_arguments(c, step), "length": validate.positive_int("length", length)}
+
+
 def _detached(state):
     """The state with its history cut: a tensor h, or a pair (h, c)."""
     return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
@@ -219,6 +229,7 @@ def closed_loop_loss(model, inputs, targets, teacher_steps: int, bptt_length: in
     return torch.mean((torch.cat(predictions, dim=1) - targets.to(p.dtype)) ** 2)
 
 
+@checked(ramp_arguments)
 def teacher_steps_at(c: SineConfig, step: int, length: int) -> int:
     """True inputs per sequence of `length` at training step 1 … steps (closed-loop training): `length`
     (teacher forcing) at the start, falling linearly to c.teacher_steps at step ramp * steps and
@@ -228,6 +239,7 @@ def teacher_steps_at(c: SineConfig, step: int, length: int) -> int:
     return round(length - (length - final) * progress)
 
 
+@checked(schedule_arguments)
 def learning_rate(c: SineConfig, step: int) -> float:
     """The learning rate of training step 1 … steps: c.lr throughout ("constant"), or decayed from
     lr to 0 along a half cosine, lr (1 + cos(pi (step - 1) / steps)) / 2 ("cosine")."""
@@ -252,7 +264,7 @@ def continue_sine(model, warmup, n: int = CONTINUATION) -> np.ndarray:
 def held_out_curves(count: int = TEST_CURVES, seed: int = TEST_SEED):
     """Held-out `SineWaves` with WARMUP + CONTINUATION inputs each: the test curves (seed TEST_SEED)
     or, with seed=VALIDATION_SEED, the validation curves."""
-    return sine_waves(count, length=WARMUP + CONTINUATION, seed=seed)
+    return sine_waves(validate.positive_int("count", count), length=WARMUP + CONTINUATION, seed=validate.seed("seed", seed))
 
 
 def continuation_errors(model, curves=None) -> np.ndarray:

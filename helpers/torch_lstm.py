@@ -101,11 +101,20 @@ class LSTM(nn.Module):
         return {name: torch.stack(values, dim=1) for name, values in trace.items()}
 
 
+def _check_gate_parameters(model) -> None:
+    """TypeError unless `model` has the twelve gate tensors W_kx, W_kh, b_k (k in i, f, g, o) of `LSTM`."""
+    names = [f"{prefix}{k}{suffix}" for k in "ifgo" for prefix, suffix in (("W_", "x"), ("W_", "h"), ("b_", ""))]
+    if not all(isinstance(getattr(model, name, None), torch.Tensor) for name in names):
+        validate.fail("model", "an LSTM with the gate parameters W_kx, W_kh, b_k (helpers.torch_lstm.LSTM)", model,
+                      TypeError)
+
+
 def fused_gate_weights(model: LSTM, order: str = "ifgo"):
     """The gate parameters side by side: Wx (D, 4H), Wh (H, 4H), b (4H,), gate blocks in `order`.
 
     Built with `torch.cat`, so gradients flow back to the model's own parameters.
     """
+    _check_gate_parameters(model)
     validate.choice("order", order, ("ifgo", "ifog"))
     Wx = torch.cat([getattr(model, f"W_{k}x") for k in order], dim=1)
     Wh = torch.cat([getattr(model, f"W_{k}h") for k in order], dim=1)
@@ -120,6 +129,7 @@ def nn_lstm_weights(model: LSTM) -> dict[str, torch.Tensor]:
     weight_ih_l0 = [W_ix W_fx W_gx W_ox]^T (4H, D), weight_hh_l0 (4H, H), and two biases whose sum
     acts as b; here bias_ih_l0 = [b_i b_f b_g b_o] and bias_hh_l0 = 0.
     """
+    _check_gate_parameters(model)
     with torch.no_grad():
         Wx, Wh, b = fused_gate_weights(model, "ifgo")
         return {"weight_ih_l0": Wx.t().clone(), "weight_hh_l0": Wh.t().clone(),

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
 from helpers import validate
-from helpers.checked import checked
+from helpers.checked import checked, float_array
 from helpers.framework.sigmoid import sigmoid
 
 ACTIVATIONS = ("tanh", "sigmoid")
@@ -24,7 +24,7 @@ ACTIVATIONS = ("tanh", "sigmoid")
 
 def activation_derivative(pre_activation, activation: str = "tanh") -> np.ndarray:
     """phi'(a) for phi = tanh (1 - tanh(a)**2) or sigmoid (s(a) (1 - s(a))), elementwise, any shape."""
-    a = validate.array("pre_activation", pre_activation)
+    a = float_array("pre_activation", pre_activation)
     if validate.choice("activation", activation, ACTIVATIONS) == "tanh":
         return 1.0 - np.tanh(a) ** 2
     s = sigmoid(a)
@@ -32,13 +32,14 @@ def activation_derivative(pre_activation, activation: str = "tanh") -> np.ndarra
 
 
 def recursion_arguments(upstream, recurrent_weights, pre_activations, activation="tanh") -> dict:
-    """Checked arguments of `gradient_log_norms`: upstream (H,) non-zero, W_hh (H, H), a (T, H)."""
-    g = validate.array("upstream", upstream, ndim=1)
+    """Checked arguments of `gradient_log_norms` and `autograd_gradient_norms`, as floats: upstream (H,)
+    non-zero, W_hh (H, H), a (T, H)."""
+    g = float_array("upstream", upstream, ndim=1)
     if not np.any(g):
         validate.fail("upstream", "a non-zero gradient", g)
     hidden = g.shape[0]
-    w = validate.array("recurrent_weights", recurrent_weights, ndim=2)
-    a = validate.array("pre_activations", pre_activations, ndim=2)
+    w = float_array("recurrent_weights", recurrent_weights, ndim=2)
+    a = float_array("pre_activations", pre_activations, ndim=2)
     return {"upstream": g, "recurrent_weights": validate.shape("recurrent_weights", w, (hidden, hidden)),
             "pre_activations": validate.shape("pre_activations", a, (None, hidden)),
             "activation": validate.choice("activation", activation, ACTIVATIONS)}
@@ -89,12 +90,14 @@ def gradient_decay(steps, weight_scale, spread, activation: str = "tanh", hidden
 def decay_curves(steps, weight_scales, spread, activation: str = "tanh", hidden_size=64, trials=16,
                  seed=0) -> dict:
     """{weight_scale: gradient_decay(...)} for each scale in `weight_scales`, each drawn from the same `seed`."""
-    scales = sorted({validate.positive("weight_scales", scale) for scale in weight_scales})
+    values = validate.array("weight_scales", weight_scales, ndim=1)
+    scales = sorted({validate.positive("weight_scales", float(scale)) for scale in values})
     if not scales:
         validate.fail("weight_scales", "at least one weight scale", weight_scales)
     return {scale: gradient_decay(steps, scale, spread, activation, hidden_size, trials, seed) for scale in scales}
 
 
+@checked(recursion_arguments)
 def autograd_gradient_norms(upstream, recurrent_weights, pre_activations, activation: str = "tanh") -> np.ndarray:
     """||dL/dh_{T-k}|| for k = 0..T by torch.autograd (float64) through a real recurrence, shape (T + 1,).
 
@@ -103,12 +106,8 @@ def autograd_gradient_norms(upstream, recurrent_weights, pre_activations, activa
     """
     import torch
 
-    g = validate.array("upstream", upstream, ndim=1)
-    w = validate.shape("recurrent_weights", validate.array("recurrent_weights", recurrent_weights, ndim=2),
-                       (g.shape[0], g.shape[0]))
-    a = validate.shape("pre_activations", validate.array("pre_activations", pre_activations, ndim=2),
-                       (None, g.shape[0]))
-    phi = {"tanh": torch.tanh, "sigmoid": torch.sigmoid}[validate.choice("activation", activation, ACTIVATIONS)]
+    g, w, a = upstream, recurrent_weights, pre_activations
+    phi = {"tanh": torch.tanh, "sigmoid": torch.sigmoid}[activation]
     w_t = torch.tensor(w, dtype=torch.float64)
     states = [torch.zeros(g.shape[0], dtype=torch.float64, requires_grad=True)]
     for a_t in a:

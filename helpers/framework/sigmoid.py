@@ -9,6 +9,7 @@ from helpers.framework.base import BaseLayer, error_like
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-x)) without overflow: exp only ever sees -|x|, so sigmoid(±1000) is exactly 1 and 0."""
+    x = float_array("x", x)
     z = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
 
