@@ -34,7 +34,7 @@ from helpers.training import EarlyStopping, fit, make_optimizer, single_threaded
 MODELS = ("rnn", "lstm")
 OPTIMIZERS = ("adam", "sgd")
 CLIP_KINDS = ("global", "per-parameter")
-LR_GRID = (0.003, 0.01, 0.03)       # Adam learning rates every model chooses from (on validation)
+LR_GRID = (0.001, 0.003, 0.01, 0.03)  # Adam learning rates every model chooses from (on validation)
 DISJOINT_FACTOR = 4                 # splits are made disjoint when K^k >= 4 x (validation + test size)
 EXPERIMENT = "memory"               # the folder of the committed results: results/memory/
 VERSION = 3                         # set by this module; bump when training changes its results
@@ -51,11 +51,11 @@ class MemoryConfig:
     hidden_size      H of this model (`compared_configs` gives the RNN the LSTM's parameter count)
     forget_bias      the LSTM's forget-gate bias at initialisation (part of its definition; unused by the RNN)
     optimizer, lr    "adam" or "sgd" and its learning rate
-    clip, clip_norm  "global" or "per-parameter" clipping at `clip_norm`
-    steps            step budget; eval_every: validation evaluations every so many steps
+    clip, max_norm   "global" or "per-parameter" gradient clipping at `max_norm`
+    max_steps        the step budget; eval_every: validation evaluations every so many steps
     target_accuracy  stop early when the validation recall accuracy reaches it
     validation_size, test_size  sequences in the validation and test sets
-    version          set by the module (`VERSION`), not by the caller
+    experiment, version  set by the module ("memory", `VERSION`), not by the caller
     """
 
     model: str = "lstm"
@@ -67,19 +67,20 @@ class MemoryConfig:
     optimizer: str = "adam"
     lr: float = 0.01
     clip: str = "global"
-    clip_norm: float = 5.0
-    steps: int = 1000
+    max_norm: float = 5.0
+    max_steps: int = 1000
     batch_size: int = 64
     eval_every: int = 50
     target_accuracy: float = 0.99
     validation_size: int = 500
     test_size: int = 1000
     seed: int = 0
+    experiment: str = EXPERIMENT
     version: int = VERSION
 
     def __post_init__(self):
         validate.choice("model", self.model, MODELS)
-        for key in ("to_remember_len", "num_symbols", "hidden_size", "steps", "batch_size", "eval_every",
+        for key in ("to_remember_len", "num_symbols", "hidden_size", "max_steps", "batch_size", "eval_every",
                     "validation_size", "test_size"):
             validate.positive_int(key, getattr(self, key))
         validate.non_negative_int("gap", self.gap)
@@ -88,47 +89,52 @@ class MemoryConfig:
         validate.choice("optimizer", self.optimizer, OPTIMIZERS)
         validate.positive("lr", self.lr)
         validate.choice("clip", self.clip, CLIP_KINDS)
-        validate.positive("clip_norm", self.clip_norm)
+        validate.positive("max_norm", self.max_norm)
         validate.probability("target_accuracy", self.target_accuracy)
+        if self.experiment != EXPERIMENT:
+            validate.fail("experiment", f"{EXPERIMENT!r} (set by helpers.memory, not by the caller)", self.experiment)
         if self.version != VERSION:
             validate.fail("version", f"{VERSION} (set by helpers.memory, not by the caller)", self.version)
 
-    def replace(self, **changes) -> "MemoryConfig":
-        """A copy with `changes` (validated like `config`)."""
-        return config(**{**self.as_dict(), **changes})
+    def replace(self, **overrides) -> "MemoryConfig":
+        """A validated copy with some entries changed."""
+        return config(**{**self.overrides(), **overrides})
 
-    def as_dict(self) -> dict:
-        """The entries a caller may set (no version)."""
-        return {key: value for key, value in dataclasses.asdict(self).items() if key != "version"}
+    def overrides(self) -> dict:
+        """The entries a caller may set (everything but experiment and version)."""
+        return {key: value for key, value in dataclasses.asdict(self).items() if key not in _MODULE_SET}
+
+    def to_dict(self) -> dict:
+        """All entries as JSON values (the run cache's key source)."""
+        return dataclasses.asdict(self)
 
 
+_MODULE_SET = ("experiment", "version")
 _FIELDS = tuple(field.name for field in dataclasses.fields(MemoryConfig))
+_SETTABLE = tuple(name for name in _FIELDS if name not in _MODULE_SET)
 
 
 def config(**overrides) -> MemoryConfig:
     """The run's configuration: the defaults of `MemoryConfig` with `overrides`.
 
-    Unknown keys and a caller-set `version` are refused with a ValueError naming them."""
+    Unknown keys and a caller-set `experiment` or `version` are refused with a ValueError naming them."""
+    for key in _MODULE_SET:
+        if key in overrides:
+            validate.fail(key, "not set by the caller (helpers.memory sets it)", overrides[key])
     unknown = [key for key in overrides if key not in _FIELDS]
     if unknown:
-        validate.fail("overrides", f"keys among {', '.join(_FIELDS[:-1])}", ", ".join(unknown))
-    if "version" in overrides:
-        validate.fail("version", "not set by the caller (helpers.memory sets it)", overrides["version"])
+        validate.fail("overrides", f"keys among {', '.join(_SETTABLE)}", ", ".join(unknown))
     return MemoryConfig(**overrides)
 
 
 def checked_config(value) -> MemoryConfig:
-    """A `MemoryConfig` as is, or a dict of its fields (e.g. a stored `History.config`, which also
-    holds "experiment": "memory") with the current version; anything else raises naming the key."""
+    """A `MemoryConfig` as is, or a dict of its fields (e.g. a stored `History.config`) with this
+    module's experiment and version; anything else raises naming the key."""
     if isinstance(value, MemoryConfig):
         return value
     if not isinstance(value, dict):
         validate.fail("config", "a MemoryConfig (see helpers.memory.config) or a dict of its fields", value,
                       TypeError)
-    value = dict(value)
-    experiment = value.pop("experiment", EXPERIMENT)
-    if experiment != EXPERIMENT:
-        validate.fail("config['experiment']", repr(EXPERIMENT), experiment)
     unknown = [key for key in value if key not in _FIELDS]
     if unknown:
         validate.fail("config", f"keys among {', '.join(_FIELDS)}", ", ".join(map(str, unknown)))
@@ -279,11 +285,11 @@ def train(cfg: MemoryConfig, on_step=None, *, model: torch.nn.Module | None = No
     validation, test, next_batch = data_splits(cfg)
     with single_threaded():
         history = fit(model, make_optimizer(cfg.optimizer, model.parameters(), cfg.lr), next_batch,
-                      sequence_loss, cfg.steps, clip_norm=cfg.clip_norm, clip=cfg.clip,
+                      sequence_loss, cfg.max_steps, clip_norm=cfg.max_norm, clip=cfg.clip,
                       evaluate=lambda m: evaluation(m, validation), eval_every=cfg.eval_every,
                       early_stopping=EarlyStopping("accuracy", target=cfg.target_accuracy),
                       best_metric="accuracy", on_step=on_step, progress=progress,
-                      desc=f"{cfg.model} k {cfg.to_remember_len} gap {cfg.gap}", config=cfg.as_dict())
+                      desc=f"{cfg.model} k {cfg.to_remember_len} gap {cfg.gap}", config=cfg.to_dict())
         model.eval()
         with torch.no_grad():
             tested = evaluation(model, test)
@@ -313,8 +319,7 @@ def run_model(cfg: MemoryConfig, on_step=None, *, commit_weights: bool = False) 
     `commit_weights` (the few runs a figure needs)."""
     cfg = checked_config(cfg)
     model = build_model(cfg)
-    history = cached({**dataclasses.asdict(cfg), "experiment": EXPERIMENT},
-                     lambda: train(cfg, on_step, model=model), model=model, verbose=False,
+    history = cached(cfg.to_dict(), lambda: train(cfg, on_step, model=model), model=model, verbose=False,
                      commit_weights=commit_weights)
     return model, history
 
@@ -360,7 +365,7 @@ class SweepResult:
 def sweep(name: str, values, seeds, configs: dict[str, MemoryConfig]) -> SweepResult:
     """Run every model of `configs` ({model: base config}) at each value of the config entry `name` and
     each seed (cached runs are loaded)."""
-    validate.choice("name", name, _FIELDS[:-1])
+    validate.choice("name", name, _SETTABLE)
     seeds = tuple(validate.seed("seeds[i]", seed) for seed in seeds)
     numbers = {}
     for model, base in configs.items():

@@ -28,7 +28,7 @@ from helpers.numpy_rnn import rnn_forward  # noqa: E402
 from helpers.torch_lstm import fused_gate_weights  # noqa: E402
 from helpers.training import parameter_count  # noqa: E402
 
-TINY = dict(hidden_size=4, to_remember_len=2, gap=1, steps=4, eval_every=2, validation_size=20, test_size=20)
+TINY = dict(hidden_size=4, to_remember_len=2, gap=1, max_steps=4, eval_every=2, validation_size=20, test_size=20)
 
 
 # --- the task: notebook 04's formula = the generator -------------------------------------------
@@ -69,17 +69,19 @@ def test_config_is_frozen_and_validated_once():
         cfg.gap = 4
     assert cfg.replace(gap=4).gap == 4 and cfg.gap == 3
     assert memory.checked_config(cfg) is cfg
-    stored = {**dataclasses.asdict(cfg), "experiment": "memory"}     # what a stored History holds
-    assert memory.checked_config(stored) == cfg
+    stored = cfg.to_dict()                                    # what a stored History holds
+    assert stored["experiment"] == "memory" and stored["version"] == memory.VERSION
+    assert memory.checked_config(stored) == cfg and cfg.overrides().keys() == stored.keys() - {"experiment", "version"}
 
 
 @pytest.mark.parametrize("call, message", [
     (lambda: config(hidden_units=3), "overrides: expected keys among .*got 'hidden_units'"),
     (lambda: config(version=1), "version: expected not set by the caller"),
     (lambda: config(version=memory.VERSION), "version"),
+    (lambda: config(experiment="sine"), "experiment: expected not set by the caller"),
     (lambda: memory.checked_config({**dataclasses.asdict(config()), "version": 1}), "version: expected 3"),
     (lambda: memory.checked_config({**dataclasses.asdict(config()), "extra": 1}), "config: expected keys.*got 'extra'"),
-    (lambda: memory.checked_config({**dataclasses.asdict(config()), "experiment": "sine"}), "experiment"),
+    (lambda: memory.checked_config({**dataclasses.asdict(config()), "experiment": "sine"}), "experiment: expected 'memory'"),
     (lambda: memory.checked_config("lstm"), "config: expected a MemoryConfig"),
     (lambda: config(model="gru"), "model"),
     (lambda: config(hidden_size=0), "hidden_size"),
@@ -181,7 +183,7 @@ def test_small_tasks_are_not_split_and_say_so():
 # --- training under the protocol ---------------------------------------------------------------
 
 def test_training_an_easy_setting_reaches_the_target_and_reports_test_numbers():
-    cfg = config(model="rnn", hidden_size=32, to_remember_len=1, gap=1, steps=400, eval_every=50,
+    cfg = config(model="rnn", hidden_size=32, to_remember_len=1, gap=1, max_steps=400, eval_every=50,
                  validation_size=200, test_size=200, lr=0.01)
     seen = []
     history = memory.train(cfg, on_step=lambda h: seen.append(h.steps[-1]))
@@ -194,7 +196,7 @@ def test_training_an_easy_setting_reaches_the_target_and_reports_test_numbers():
 
 
 def test_the_best_validation_step_is_kept():
-    history = memory.train(config(model="lstm", hidden_size=8, gap=3, steps=120, eval_every=20,
+    history = memory.train(config(model="lstm", hidden_size=8, gap=3, max_steps=120, eval_every=20,
                                   validation_size=100, test_size=100))
     steps, accuracies = history.metric("accuracy")
     assert history.final["accuracy"] == max(accuracies)
@@ -202,7 +204,7 @@ def test_the_best_validation_step_is_kept():
 
 
 def test_stored_curves_are_thinned_but_keep_the_last_step():
-    history = memory.train(config(model="rnn", hidden_size=8, gap=1, steps=35, eval_every=10,
+    history = memory.train(config(model="rnn", hidden_size=8, gap=1, max_steps=35, eval_every=10,
                                   validation_size=20, test_size=20, target_accuracy=1.0))
     assert history.steps[-1] == 35 and all(s % memory.CURVE_EVERY == 0 for s in history.steps[:-1])
     assert len(history.loss) == len(history.grad_norm) == len(history.steps)
