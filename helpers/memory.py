@@ -315,8 +315,8 @@ def thin_training_curve(history: History, every: int) -> None:
 
 def run_model(cfg: MemoryConfig, on_step=None, *, commit_weights: bool = False) -> tuple[torch.nn.Module, History]:
     """(trained model, History) of `cfg`: loaded from the run cache or the committed results, else
-    trained and stored. The run cache keeps the weights; the committed results keep them only with
-    `commit_weights` (the few runs a figure needs)."""
+    trained and stored. The run cache keeps the weights; the committed results keep (and give back)
+    them only with `commit_weights`: pass it when storing and when loading the few runs a figure needs."""
     cfg = checked_config(cfg)
     model = build_model(cfg)
     history = cached(cfg.to_dict(), lambda: train(cfg, on_step, model=model), model=model, verbose=False,
@@ -325,8 +325,10 @@ def run_model(cfg: MemoryConfig, on_step=None, *, commit_weights: bool = False) 
 
 
 def run(cfg: MemoryConfig, on_step=None) -> History:
-    """The History of `cfg` (see `run_model`; `train` for what it holds)."""
-    return run_model(cfg, on_step)[1]
+    """The History of `cfg` (see `train` for what it holds): loaded from the run cache or the committed
+    results, else trained and stored (no weights: `run_model` when the trained model is needed)."""
+    cfg = checked_config(cfg)
+    return cached(cfg.to_dict(), lambda: train(cfg, on_step), verbose=False)
 
 
 # --- experiments ---------------------------------------------------------------------------------

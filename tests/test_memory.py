@@ -281,3 +281,20 @@ def test_plot_run_draws_the_loss_and_each_recall_position():
     memory.plot_run(axes, history)
     assert [line.get_label() for line in axes[1].get_lines()] == ["$r_{1}$", "$r_{2}$", "chance (1/K)"]
     plt.close(fig)
+
+
+def test_a_student_loads_the_committed_results_without_training(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBOOK_QUICK", "0")                       # a declared full-mode run writes results/
+    monkeypatch.setenv("WORKBOOK_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("WORKBOOK_CACHE_DIR", str(tmp_path / "cache_of_the_author"))
+    cfg = config(model="rnn", **TINY)
+    trained = memory.run(cfg)
+    model, with_weights = memory.run_model(cfg.replace(seed=1), commit_weights=True)
+    monkeypatch.setenv("WORKBOOK_CACHE_DIR", str(tmp_path / "empty_cache_of_a_student"))
+    monkeypatch.setattr(memory, "train", lambda *args, **kwargs: pytest.fail("trained instead of loading"))
+    loaded = memory.run(cfg)
+    assert loaded.source == "committed results" and loaded.final == trained.final
+    loaded_model, again = memory.run_model(cfg.replace(seed=1), commit_weights=True)
+    assert again.source == "committed results"
+    for a, b in zip(model.parameters(), loaded_model.parameters()):
+        assert torch.equal(a, b)
