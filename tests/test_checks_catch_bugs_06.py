@@ -1,0 +1,123 @@
+"""Notebook 06's check cells reject plausible bugs (mutation test, see tests/check_mutation.py).
+
+Bugs in a teaching copy of the notebook (regularizers, Dropout, BatchNormalization) are injected into
+its cell; bugs in code the checks reach through `helpers` (the optimizer, Conv, Pooling, the network,
+save/load) are injected there with `target`.
+"""
+from __future__ import annotations
+
+import pytest
+
+from check_mutation import Bug, run_bugs, table
+from conftest import ROOT
+
+NOTEBOOK = ROOT / "notebooks" / "06_regularization_lenet.ipynb"
+OPTIMIZER = "helpers.framework.optimizers.Optimizer.calculate_update"
+CONV = "helpers.framework.conv."
+POOL = "helpers.framework.pooling."
+NETWORK = "helpers.framework.network."
+
+BUGS = [
+    # check:regularizers: update (3), gradients (2), network loss (4)
+    Bug("L2 gradient with the factor 2", 'return self.alpha * validate.array("weights", weights)',
+        'return 2 * self.alpha * validate.array("weights", weights)', "regularizers", "L2"),
+    Bug("L1 gradient alpha * w", 'return self.alpha * np.sign(validate.array("weights", weights))',
+        'return self.alpha * validate.array("weights", weights)', "regularizers", "L1"),
+    Bug("L2 norm without alpha", 'return float(self.alpha * np.sum(validate.array("weights", weights) ** 2))',
+        'return float(np.sum(validate.array("weights", weights) ** 2))', "regularizers", "L2"),
+    Bug("penalty at the updated weights", "self.regularizer.calculate_gradient(weights)",
+        "self.regularizer.calculate_gradient(updated)", "regularizers", "step 1", target=OPTIMIZER),
+    Bug("penalty inside Adam's moments",
+        ("updated = self._step(weights, gradient)",
+         "updated = updated - self.learning_rate * self.regularizer.calculate_gradient(weights)"),
+        ("updated = self._step(weights, gradient if self.regularizer is None else "
+         "gradient + self.regularizer.calculate_gradient(weights))", "pass"),
+        "regularizers", "Adam", target=OPTIMIZER),
+    Bug("Conv penalty without its bias", "regularizer.norm(self._weights) + regularizer.norm(self._bias)",
+        "regularizer.norm(self._weights)", "regularizers", "network loss",
+        target=CONV + "Conv.calculate_regularization_loss"),
+    Bug("network loss without the penalties", " + self.calculate_regularization_loss()", "", "regularizers",
+        "network loss", target=NETWORK + "NeuralNetwork.forward"),
+    # check:dropout
+    Bug("no 1/p scaling", "< self.probability) / self.probability", "< self.probability) * 1.0", "dropout",
+        r"E\[y\]"),
+    Bug("units kept with probability 1 - p", "(np.random.random_sample(x.shape) < self.probability)",
+        "(np.random.random_sample(x.shape) >= self.probability)", "dropout", r"E\[y\]|probability p"),
+    Bug("backward ignores the mask", "return error_like(error_tensor, self.mask) * self.mask",
+        "return error_like(error_tensor, self.mask) / self.probability", "dropout", "backward|input"),
+    Bug("testing phase scales by p", "self.mask = np.ones_like(x, dtype=float)\n            return x\n",
+        "self.mask = np.ones_like(x, dtype=float)\n            return x * self.probability\n", "dropout", "identity"),
+    Bug("masks drawn in the testing phase too", "if self.testing_phase:\n            self.mask = np.ones_like",
+        "if False:\n            self.mask = np.ones_like", "dropout", "identity"),
+    # check:batchnorm
+    Bug("mean term of (8) dropped", "gradient = rows - rows.mean(axis=0) - self._normalized",
+        "gradient = rows - self._normalized", "batchnorm", "input"),
+    Bug("variance term of (8) dropped", " - self._normalized * np.mean(rows * self._normalized, axis=0)", "",
+        "batchnorm", "input"),
+    Bug("gamma gradient without x-hat", "self.gradient_weights = np.sum(rows * self._normalized, axis=0)",
+        "self.gradient_weights = np.sum(rows, axis=0)", "batchnorm", "weights"),
+    Bug("moving-average weights swapped",
+        "self.moving_mean = self.momentum * self.moving_mean + (1.0 - self.momentum) * mean",
+        "self.moving_mean = (1.0 - self.momentum) * self.moving_mean + self.momentum * mean", "batchnorm",
+        "moving mean"),
+    Bug("unbiased batch variance", "rows.var(axis=0)", "rows.var(axis=0, ddof=1)", "batchnorm", "output|input"),
+    Bug("reformat with the wrong axis order", ".transpose(0, 2, 3, 1).reshape(-1, self.channels)",
+        ".transpose(0, 3, 2, 1).reshape(-1, self.channels)", "batchnorm", "output|input|round-trip"),
+    # check:conv
+    Bug("extra zero of an even kernel before the input", "return (kernel_size - 1) // 2, kernel_size // 2",
+        "return kernel_size // 2, (kernel_size - 1) // 2", "conv", "kernel", target=CONV + "same_padding"),
+    Bug("output size floor(Y / s)", "out_size = (-(-x.shape[2] // stride[0]), -(-x.shape[3] // stride[1]))",
+        "out_size = (x.shape[2] // stride[0], x.shape[3] // stride[1])", "conv", "ceil", target=CONV + "correlate"),
+    Bug("col2im ignores the stride", "summed[:, :, i:i + sy * u:sy, j:j + sx * v:sx] += cols[:, i, j]",
+        "summed[:, :, i:i + u, j:j + v] += cols[:, i, j]", "conv", "input", target=CONV + "col2im"),
+    Bug("col2im overwrites where windows overlap", "] += cols[:, i, j]", "] = cols[:, i, j]", "conv", "input",
+        target=CONV + "col2im"),
+    Bug("bias gradient as a mean", "d_bias = e.sum(axis=1)", "d_bias = e.mean(axis=1)", "conv", "bias",
+        target=CONV + "correlate_backward"),
+    Bug("weight gradient averaged over the batch", "d_weights = (e @ cols.T).reshape(weights.shape)",
+        "d_weights = (e @ cols.T).reshape(weights.shape) / error.shape[0]", "conv", "weights",
+        target=CONV + "correlate_backward"),
+    # check:pooling
+    Bug("flat index with the height", "return out, rows * x.shape[3] + cols", "return out, rows * x.shape[2] + cols",
+        "pooling", "input", target=POOL + "max_pool"),
+    Bug("overlapping gradients overwrite",
+        "summed = np.bincount((where + plane_start).ravel(), weights=error.ravel(), minlength=b * c * y * x)",
+        "summed = np.zeros(b * c * y * x)\n    summed[(where + plane_start).ravel()] = error.ravel()",
+        "pooling", "input|overlapping", target=POOL + "max_pool_backward"),
+    Bug("argmax column without the stride", "cols = sx * np.arange(v)[None, :] + best % q",
+        "cols = np.arange(v)[None, :] + best % q", "pooling", "input", target=POOL + "max_pool"),
+    Bug("first entry of the window instead of its maximum", "best = candidates.argmax(axis=0)",
+        "best = np.zeros(candidates.shape[1:], dtype=int)", "pooling", "output|input", target=POOL + "max_pool"),
+    Bug("min pooling", "best = candidates.argmax(axis=0)", "best = candidates.argmin(axis=0)", "pooling",
+        "output|input", target=POOL + "max_pool"),
+    # check:saveload
+    Bug("load forgets the data layer", "net.data_layer = data_layer", "net.data_layer = None", "saveload",
+        "data layer", target=NETWORK + "load"),
+    Bug("the data layer is pickled", 'state["data_layer"] = None', "pass", "saveload", "refused|data layer",
+        target=NETWORK + "NeuralNetwork.__getstate__"),
+    Bug("optimizers re-created on load", "self.__dict__.update(state)",
+        "self.__dict__.update(state)\n    for layer in self.layers:\n        if layer.trainable:\n"
+        "            layer.optimizer = own_copy(self.optimizer)", "saveload", "optimizer state",
+        target=NETWORK + "NeuralNetwork.__setstate__"),
+]
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    results = run_bugs(NOTEBOOK, BUGS)
+    print(table(results, title=f"mutation test of {NOTEBOOK.name}"))
+    return {outcome.bug.name: outcome for outcome in results}
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=[bug.name for bug in BUGS])
+def test_check_catches_bug(outcomes, bug):
+    outcome = outcomes[bug.name]
+    assert outcome.caught, f"check:{bug.check} missed {bug.name!r}: {outcome.detail}"
+
+
+def test_every_check_is_tried_with_several_bugs():
+    counts = {}
+    for bug in BUGS:
+        counts[bug.check] = counts.get(bug.check, 0) + 1
+    assert set(counts) == {"regularizers", "dropout", "batchnorm", "conv", "pooling", "saveload"}
+    assert all(count >= 3 for count in counts.values()) and sum(counts.values()) >= 30, counts
