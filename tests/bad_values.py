@@ -117,7 +117,8 @@ def index(good: int, length: int) -> Arg:
     """An index into a sequence of `length`: negative indices count from the end, as in Python."""
     return Arg(good, _common(good, optional=False) + [
         Case("length", length, ERROR), Case("below -length", -length - 1, ERROR), Case("fraction", 0.5, ERROR),
-        Case("bool", True, ERROR), Case("-1", -1, CONVERT, length - 1), Case("np.int64", np.int64(good), CONVERT, good)])
+        Case("bool", True, ERROR), Case("-1", -1, CONVERT, length - 1),
+        Case("np.int64", np.int64(good), CONVERT, good)])
 
 
 def shape_tuple(good: tuple) -> Arg:
@@ -161,8 +162,9 @@ def option(good: str, optional=False) -> Arg:
 
 def flag(good: bool = True, optional=False) -> Arg:
     """A bool (or None where `optional`)."""
-    return Arg(good, [Case("string", "yes", ERROR), Case("array", np.array([good]), ERROR),
-                      Case("np.bool_", np.bool_(good), CONVERT, good)] + ([] if optional else [Case("None", None, ERROR)]))
+    cases = [Case("string", "yes", ERROR), Case("array", np.array([good]), ERROR),
+             Case("np.bool_", np.bool_(good), CONVERT, good)]
+    return Arg(good, cases if optional else cases + [Case("None", None, ERROR)])
 
 
 def instance(good, optional=False) -> Arg:
