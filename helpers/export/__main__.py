@@ -15,10 +15,14 @@ from pathlib import Path
 from nbclient.exceptions import CellExecutionError
 from nbconvert.exporters.pdf import LatexFailed
 
+from helpers import validate
 from helpers.export.pdf import checked_authors, export_pdf, missing_tools, missing_tools_message
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Export the notebooks named in `argv` (None: the command line); 0 when every PDF was written."""
+    if argv is not None and not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        validate.fail("argv", "a list of str or None (the command line)", argv, TypeError)
     parser = argparse.ArgumentParser(prog="python -m helpers.export",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
