@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from helpers import plots, validate
+from helpers.checked import checked, float_array
 from helpers.data import MEMORY_NUM_SYMBOLS, memory_chance_level, memory_task, recall_accuracy
 from helpers.history import History
 from helpers.run_cache import cached
@@ -141,26 +142,41 @@ def checked_config(value) -> MemoryConfig:
     return MemoryConfig(**value)
 
 
+def sizes_arguments(input_size, hidden_size, output_size) -> dict:
+    """Checked arguments of the parameter counts: three positive integer sizes."""
+    return {"input_size": validate.positive_int("input_size", input_size),
+            "hidden_size": validate.positive_int("hidden_size", hidden_size),
+            "output_size": validate.positive_int("output_size", output_size)}
+
+
+def matching_arguments(lstm_hidden_size, input_size, output_size) -> dict:
+    """Checked arguments of `matching_rnn_hidden_size`: three positive integer sizes."""
+    return {"lstm_hidden_size": validate.positive_int("lstm_hidden_size", lstm_hidden_size),
+            "input_size": validate.positive_int("input_size", input_size),
+            "output_size": validate.positive_int("output_size", output_size)}
+
+
+@checked(sizes_arguments)
 def rnn_parameter_count(input_size: int, hidden_size: int, output_size: int) -> int:
     """H (D + H + 1) recurrent plus O (H + 1) read-out parameters of the Elman RNN."""
     D, H, O = input_size, hidden_size, output_size
     return H * (D + H + 1) + O * (H + 1)
 
 
+@checked(sizes_arguments)
 def lstm_parameter_count(input_size: int, hidden_size: int, output_size: int) -> int:
     """4 H (D + H + 1) gate plus O (H + 1) read-out parameters of the LSTM."""
     D, H, O = input_size, hidden_size, output_size
     return 4 * H * (D + H + 1) + O * (H + 1)
 
 
+@checked(matching_arguments)
 def matching_rnn_hidden_size(lstm_hidden_size: int, input_size: int, output_size: int) -> int:
     """The RNN hidden size whose parameter count is closest to that of an LSTM with `lstm_hidden_size`.
 
     Solves H^2 + (D + O + 1) H + O = P for the LSTM's count P and rounds to the nearer integer count.
     """
-    H = validate.positive_int("lstm_hidden_size", lstm_hidden_size)
-    D = validate.positive_int("input_size", input_size)
-    O = validate.positive_int("output_size", output_size)
+    H, D, O = lstm_hidden_size, input_size, output_size
     target = lstm_parameter_count(D, H, O)
     b = D + O + 1
     root = (-b + math.sqrt(b * b - 4 * (O - target))) / 2
@@ -190,6 +206,16 @@ def build_model(cfg: MemoryConfig) -> torch.nn.Module:
 
 # --- data: disjoint validation, test and training ------------------------------------------------
 
+def codes_arguments(symbols, num_symbols) -> dict:
+    """Checked arguments of `sequence_codes`: symbols (N, k) in [0, K), K a positive int (K^k < 2^63)."""
+    num_symbols = validate.positive_int("num_symbols", num_symbols)
+    symbols = validate.labels("symbols", validate.array("symbols", symbols, ndim=2), num_symbols).astype(np.int64)
+    if symbols.shape[1] * math.log2(max(num_symbols, 2)) >= 63:
+        validate.fail("symbols", f"at most {int(63 / math.log2(max(num_symbols, 2)))} columns (codes fit int64)", symbols)
+    return {"symbols": symbols, "num_symbols": num_symbols}
+
+
+@checked(codes_arguments)
 def sequence_codes(symbols: np.ndarray, num_symbols: int) -> np.ndarray:
     """One integer per row of symbols (N, k): the row read as a base-K number."""
     return symbols @ (num_symbols ** np.arange(symbols.shape[1], dtype=np.int64))
@@ -250,6 +276,23 @@ def sequence_loss(model: torch.nn.Module, batch) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
+def _numpy(value):
+    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) and not value.requires_grad else value
+
+
+def recall_arguments(logits, targets, mask) -> dict:
+    """Checked arguments of `recall_per_position`: logits (N, T, C) real, targets (N, T) ids below C,
+    mask (N, T) bool with the same number k of True entries in every row."""
+    targets = validate.array("targets", _numpy(targets), ndim=2)
+    mask = validate.shape("mask", validate.array("mask", _numpy(mask)), targets.shape)
+    logits = validate.shape("logits", float_array("logits", _numpy(logits), ndim=3), (*targets.shape, None))
+    targets = validate.labels("targets", targets, logits.shape[2])
+    if mask.dtype != bool or not mask.any() or len(set(mask.sum(axis=1))) != 1:
+        validate.fail("mask", "a boolean (N, T) mask with the same positive count in every row", mask)
+    return {"logits": logits, "targets": targets, "mask": mask}
+
+
+@checked(recall_arguments)
 def recall_per_position(logits, targets, mask) -> np.ndarray:
     """Accuracy at each of the k recall positions (k,) for logits (N, T, C): how well r_1, ..., r_k
     are recalled."""
@@ -463,6 +506,18 @@ def plot_run(axes, history: History) -> None:
 
 # --- gradients through time ----------------------------------------------------------------------
 
+def norms_arguments(model, x) -> dict:
+    """Checked arguments of `hidden_state_gradient_norms`: a torch RNN/LSTM and x (N, T, V), T >= 2, as a
+    tensor of the model's dtype."""
+    if not isinstance(model, torch.nn.Module) or not hasattr(model, "hidden_size"):
+        validate.fail("model", "a recurrent torch model (build_model)", model, TypeError)
+    x = validate.array("x", _numpy(x), ndim=3)
+    if x.shape[0] < 1 or x.shape[1] < 2:
+        validate.fail("x", "a (N, T, V) sequence batch with N >= 1 and T >= 2", x)
+    return {"model": model, "x": torch.as_tensor(x, dtype=next(model.parameters()).dtype)}
+
+
+@checked(norms_arguments)
 def hidden_state_gradient_norms(model: torch.nn.Module, x) -> np.ndarray:
     """Frobenius norm of dh_T/dh_t averaged over the batch, by distance d = 1 ... T-1: shape (T-1,).
 
@@ -470,10 +525,7 @@ def hidden_state_gradient_norms(model: torch.nn.Module, x) -> np.ndarray:
     an LSTM, the cell state c_t held fixed) and the full H x H Jacobian is taken by autograd, with one
     copy of each sequence per output unit. Entry d - 1 is the norm for h_T and the state d steps before.
     """
-    dtype = next(model.parameters()).dtype
-    x = torch.as_tensor(x, dtype=dtype)
-    if x.dim() != 3 or x.shape[1] < 2:
-        validate.fail("x", "a (N, T, V) sequence batch with T >= 2", x)
+    dtype = x.dtype
     N, T, _ = x.shape
     H = model.hidden_size
     is_lstm = isinstance(model, LSTM)

@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from helpers import validate
+from helpers.checked import checked, float_array
 from helpers.data import MEMORY_NUM_SYMBOLS, memory_task, random_sequences, recall_accuracy
 from helpers.numpy_rnn import rnn_backward, rnn_forward
 from helpers.history import History
@@ -25,62 +26,107 @@ PARAMETER_NAMES = ("Wx", "Wh", "b", "Wy", "by")
 CLIP_KINDS = ("per-parameter", "global")
 
 
+# --- argument checks of the public entry points (kept out of the teaching code, see helpers.checked) ---
+
+def glorot_arguments(shape, seed) -> dict:
+    """Checked arguments of `glorot_uniform`: shape (fan_in, fan_out) of positive ints, seed -> Generator."""
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        validate.fail("shape", "a pair (fan_in, fan_out)", shape, TypeError)
+    shape = (validate.positive_int("shape[0]", shape[0]), validate.positive_int("shape[1]", shape[1]))
+    return {"shape": shape, "seed": validate.rng("seed", seed)}
+
+
+def init_arguments(input_size, hidden_size, num_classes, seed) -> dict:
+    """Checked arguments of `init_parameters`: three positive sizes, seed -> Generator."""
+    return {"input_size": validate.positive_int("input_size", input_size),
+            "hidden_size": validate.positive_int("hidden_size", hidden_size),
+            "num_classes": validate.positive_int("num_classes", num_classes), "seed": validate.rng("seed", seed)}
+
+
+def softmax_arguments(z) -> dict:
+    """Checked argument of `softmax`: a finite real array with at least one axis."""
+    z = float_array("z", z)
+    if z.ndim == 0:
+        validate.fail("z", "an array with at least one axis", z)
+    return {"z": z}
+
+
+def checked_parameters(params: dict) -> dict:
+    """Check that `params` is a dict with exactly the keys Wx, Wh, b, Wy, by of real arrays; return it."""
+    if not isinstance(params, dict) or set(params) != set(PARAMETER_NAMES):
+        validate.fail("params", f"a dict with the keys {', '.join(PARAMETER_NAMES)}", params, TypeError)
+    return {name: validate.array(f"params[{name!r}]", params[name]) for name in PARAMETER_NAMES}
+
+
+def forward_arguments(params, x, h0) -> dict:
+    """Checked arguments of `forward`: the parameter dict, x (N, T, V), h0 (N, H) or None (-> zeros)."""
+    params = checked_parameters(params)
+    x = validate.array("x", x, ndim=3)
+    H = params["Wh"].shape[0]
+    h0 = np.zeros((x.shape[0], H)) if h0 is None else validate.array("h0", h0, ndim=2)
+    return {"params": params, "x": x, "h0": h0}
+
+
+def loss_arguments(params, x, targets, h0) -> dict:
+    """Checked arguments of `loss_and_gradients`: as `forward`, and targets (N, T) class ids below C."""
+    arguments = forward_arguments(params, x, h0)
+    C = arguments["params"]["Wy"].shape[1]
+    targets = validate.labels("targets", targets, C)
+    arguments["targets"] = validate.shape("targets", targets, arguments["x"].shape[:2])
+    return arguments
+
+
+def gradients_arguments(grads) -> dict:
+    """Checked argument of `global_norm`: a non-empty dict of name -> real array."""
+    if not isinstance(grads, dict) or not grads:
+        validate.fail("grads", "a non-empty dict of name -> gradient array", grads, TypeError)
+    return {"grads": {name: validate.array(f"grads[{name!r}]", g) for name, g in grads.items()}}
+
+
+def clip_arguments(grads, max_norm) -> dict:
+    """Checked arguments of the clipping rules: the gradient dict and a positive threshold."""
+    return {**gradients_arguments(grads), "max_norm": validate.positive("max_norm", max_norm)}
+
+
+# --- the model (teaching copies in notebook 04) ---------------------------------------------------
+
+@checked(glorot_arguments)
 def glorot_uniform(shape: tuple[int, int], seed) -> np.ndarray:
     """Glorot/Xavier uniform weights: U(-a, a) with a = sqrt(6 / (fan_in + fan_out)), shape (fan_in, fan_out)."""
-    fan_in = validate.positive_int("shape[0]", shape[0])
-    fan_out = validate.positive_int("shape[1]", shape[1])
+    fan_in, fan_out = shape
     limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return validate.rng("seed", seed).uniform(-limit, limit, size=(fan_in, fan_out))
+    return seed.uniform(-limit, limit, size=(fan_in, fan_out))
 
 
+@checked(init_arguments)
 def init_parameters(input_size: int, hidden_size: int, num_classes: int, *, seed) -> dict:
     """Glorot-uniform weight matrices and zero biases: {"Wx" (V, H), "Wh" (H, H), "b", "Wy" (H, C), "by"}."""
-    V = validate.positive_int("input_size", input_size)
-    H = validate.positive_int("hidden_size", hidden_size)
-    C = validate.positive_int("num_classes", num_classes)
-    rng = validate.rng("seed", seed)
-    return {"Wx": glorot_uniform((V, H), rng), "Wh": glorot_uniform((H, H), rng), "b": np.zeros(H),
-            "Wy": glorot_uniform((H, C), rng), "by": np.zeros(C)}
+    V, H, C = input_size, hidden_size, num_classes
+    return {"Wx": glorot_uniform((V, H), seed), "Wh": glorot_uniform((H, H), seed), "b": np.zeros(H),
+            "Wy": glorot_uniform((H, C), seed), "by": np.zeros(C)}
 
 
+@checked(softmax_arguments)
 def softmax(z: np.ndarray) -> np.ndarray:
     """Softmax over the last axis, shifted by the maximum so that exp never overflows."""
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def checked_parameters(params: dict) -> dict:
-    """Check that `params` is a dict with exactly the keys Wx, Wh, b, Wy, by; return it."""
-    if not isinstance(params, dict) or set(params) != set(PARAMETER_NAMES):
-        validate.fail("params", f"a dict with the keys {', '.join(PARAMETER_NAMES)}", params, TypeError)
-    return params
-
-
-def checked_inputs(params: dict, x, targets, h0):
-    """Validate the parameter dict, x (N, T, V), targets (N, T) and h0 (N, H) or None (-> zeros)."""
-    H, C = checked_parameters(params)["Wy"].shape
-    x = validate.array("x", x, ndim=3)
-    targets = validate.shape("targets", validate.labels("targets", targets, C), x.shape[:2])
-    h0 = np.zeros((x.shape[0], H)) if h0 is None else validate.array("h0", h0, ndim=2)
-    return x, targets, h0
-
-
+@checked(forward_arguments)
 def forward(params: dict, x, h0=None):
     """x (N, T, V), h0 (N, H) or None (zeros) -> logits (N, T, C) and (h (N, T, H), the RNN cache)."""
-    H = checked_parameters(params)["Wh"].shape[0]
-    x = validate.array("x", x, ndim=3)
-    h0 = np.zeros((x.shape[0], H)) if h0 is None else h0
     h, cache = rnn_forward(x, h0, params["Wx"], params["Wh"], params["b"])
     return h @ params["Wy"] + params["by"], (h, cache)
 
 
+@checked(loss_arguments)
 def loss_and_gradients(params: dict, x, targets, h0=None) -> tuple[float, dict]:
     """Mean cross-entropy over all N T positions and its gradients by BPTT.
 
     x (N, T, V) inputs, targets (N, T) class ids, h0 (N, H) or None (zeros).
     Returns (loss, grads) with grads[name] shaped like params[name] plus grads["h0"] (N, H).
     """
-    x, targets, h0 = checked_inputs(params, x, targets, h0)
     logits, (h, cache) = forward(params, x, h0)
     N, T, C = logits.shape
     probs = softmax(logits)
@@ -94,20 +140,21 @@ def loss_and_gradients(params: dict, x, targets, h0=None) -> tuple[float, dict]:
     return loss, grads
 
 
+@checked(clip_arguments)
 def clip_per_parameter(grads: dict, max_norm: float) -> dict:
     """Scale each gradient whose own norm exceeds `max_norm` down to norm `max_norm` (new dict)."""
-    max_norm = validate.positive("max_norm", max_norm)
     return {name: g * min(1.0, max_norm / max(np.linalg.norm(g), 1e-300)) for name, g in grads.items()}
 
 
+@checked(clip_arguments)
 def clip_global(grads: dict, max_norm: float) -> dict:
     """Scale all gradients by one factor so that their joint norm is at most `max_norm` (new dict)."""
-    max_norm = validate.positive("max_norm", max_norm)
     total = global_norm(grads)
     scale = min(1.0, max_norm / total) if total > 0 else 1.0
     return {name: g * scale for name, g in grads.items()}
 
 
+@checked(gradients_arguments)
 def global_norm(grads: dict) -> float:
     """sqrt of the sum of all squared gradient entries."""
     return float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))
