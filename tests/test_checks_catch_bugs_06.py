@@ -1,8 +1,8 @@
 """Notebook 06's check cells reject plausible bugs (mutation test, see tests/check_mutation.py).
 
-Bugs in a teaching copy of the notebook (regularizers, Dropout, BatchNormalization) are injected into
-its cell; bugs in code the checks reach through `helpers` (the optimizer, Conv, Pooling, the network,
-save/load) are injected there with `target`.
+Bugs in a teaching copy of the notebook (regularizers, Dropout, BatchNormalization, the convolution and
+pooling functions) are injected into its cell; bugs in code the checks reach through `helpers` (the
+optimizer, the Conv penalty in a network, the network, save/load) are injected there with `target`.
 """
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from conftest import ROOT
 NOTEBOOK = ROOT / "notebooks" / "06_regularization_lenet.ipynb"
 OPTIMIZER = "helpers.framework.optimizers.Optimizer.calculate_update"
 CONV = "helpers.framework.conv."
-POOL = "helpers.framework.pooling."
 NETWORK = "helpers.framework.network."
 
 BUGS = [
@@ -65,31 +64,28 @@ BUGS = [
         ".transpose(0, 3, 2, 1).reshape(-1, self.channels)", "batchnorm", "output|input|round-trip"),
     # check:conv
     Bug("extra zero of an even kernel before the input", "return (kernel_size - 1) // 2, kernel_size // 2",
-        "return kernel_size // 2, (kernel_size - 1) // 2", "conv", "kernel", target=CONV + "same_padding"),
+        "return kernel_size // 2, (kernel_size - 1) // 2", "conv", "kernel"),
     Bug("output size floor(Y / s)", "out_size = (-(-x.shape[2] // stride[0]), -(-x.shape[3] // stride[1]))",
-        "out_size = (x.shape[2] // stride[0], x.shape[3] // stride[1])", "conv", "ceil", target=CONV + "correlate"),
+        "out_size = (x.shape[2] // stride[0], x.shape[3] // stride[1])", "conv", "ceil"),
     Bug("col2im ignores the stride", "summed[:, :, i:i + sy * u:sy, j:j + sx * v:sx] += cols[:, i, j]",
-        "summed[:, :, i:i + u, j:j + v] += cols[:, i, j]", "conv", "input", target=CONV + "col2im"),
-    Bug("col2im overwrites where windows overlap", "] += cols[:, i, j]", "] = cols[:, i, j]", "conv", "input",
-        target=CONV + "col2im"),
-    Bug("bias gradient as a mean", "d_bias = e.sum(axis=1)", "d_bias = e.mean(axis=1)", "conv", "bias",
-        target=CONV + "correlate_backward"),
+        "summed[:, :, i:i + u, j:j + v] += cols[:, i, j]", "conv", "input"),
+    Bug("col2im overwrites where windows overlap", "] += cols[:, i, j]", "] = cols[:, i, j]", "conv", "input"),
+    Bug("bias gradient as a mean", "d_bias = e.sum(axis=1)", "d_bias = e.mean(axis=1)", "conv", "bias"),
     Bug("weight gradient averaged over the batch", "d_weights = (e @ cols.T).reshape(weights.shape)",
-        "d_weights = (e @ cols.T).reshape(weights.shape) / error.shape[0]", "conv", "weights",
-        target=CONV + "correlate_backward"),
+        "d_weights = (e @ cols.T).reshape(weights.shape) / error.shape[0]", "conv", "weights"),
     # check:pooling
     Bug("flat index with the height", "return out, rows * x.shape[3] + cols", "return out, rows * x.shape[2] + cols",
-        "pooling", "input", target=POOL + "max_pool"),
+        "pooling", "input"),
     Bug("overlapping gradients overwrite",
         "summed = np.bincount((where + plane_start).ravel(), weights=error.ravel(), minlength=b * c * y * x)",
         "summed = np.zeros(b * c * y * x)\n    summed[(where + plane_start).ravel()] = error.ravel()",
-        "pooling", "input|overlapping", target=POOL + "max_pool_backward"),
+        "pooling", "input|overlapping"),
     Bug("argmax column without the stride", "cols = sx * np.arange(v)[None, :] + best % q",
-        "cols = np.arange(v)[None, :] + best % q", "pooling", "input", target=POOL + "max_pool"),
+        "cols = np.arange(v)[None, :] + best % q", "pooling", "input"),
     Bug("first entry of the window instead of its maximum", "best = candidates.argmax(axis=0)",
-        "best = np.zeros(candidates.shape[1:], dtype=int)", "pooling", "output|input", target=POOL + "max_pool"),
+        "best = np.zeros(candidates.shape[1:], dtype=int)", "pooling", "output|input"),
     Bug("min pooling", "best = candidates.argmax(axis=0)", "best = candidates.argmin(axis=0)", "pooling",
-        "output|input", target=POOL + "max_pool"),
+        "output|input"),
     # check:saveload
     Bug("load forgets the data layer", "net.data_layer = data_layer", "net.data_layer = None", "saveload",
         "data layer", target=NETWORK + "load"),
