@@ -189,12 +189,18 @@ def _fork_and_run(cells, namespace: dict, bug: Bug, start: int, stop: int) -> tu
 
 @contextlib.contextmanager
 def _quick_environment():
-    """Quick mode, no progress bars, a throw-away run cache, the Agg backend and no plt.show."""
+    """Quick mode, no progress bars, a throw-away run cache, the Agg backend, no plt.show, one torch thread."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    try:  # one intra-op thread: a thread pool alive in the parent deadlocks torch in a forked child
+        import torch
+        saved_threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+    except ImportError:
+        torch, saved_threads = None, None
     saved_env = {key: os.environ.get(key) for key in ("WORKBOOK_QUICK", "TQDM_DISABLE", "WORKBOOK_CACHE_DIR")}
     saved_show = plt.show
     with tempfile.TemporaryDirectory() as cache:
@@ -205,6 +211,8 @@ def _quick_environment():
         finally:
             plt.show = saved_show
             plt.close("all")
+            if torch is not None:
+                torch.set_num_threads(saved_threads)
             for key, value in saved_env.items():
                 if value is None:
                     os.environ.pop(key, None)
