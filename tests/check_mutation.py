@@ -130,6 +130,9 @@ def _patch_helpers(namespace: dict, bug: Bug) -> None:
     original = getattr(owner, attribute)
     source = _mutate(textwrap.dedent(inspect.getsource(original)), bug, bug.target)
     scope = dict(module.__dict__)
+    if inspect.isclass(owner):  # outside its class a method has no __class__ cell for a bare super()
+        source = source.replace("super()", f"super({owner.__name__}, self)")
+        scope[owner.__name__] = owner
     exec(compile(source, f"<mutated {bug.target}>", "exec"), scope)  # noqa: S102
     mutated = scope[attribute]
     setattr(owner, attribute, mutated)
