@@ -22,6 +22,8 @@ class, and wherever the notebook bound it to a name; subclasses and instances se
     results = run_bugs("notebooks/02_elman_rnn.ipynb", [Bug(...), ...])
     print(table(results))            # check · bugs tried · caught, then one line per bug
 
+A test module binds the standard tests with `mutation_tests(NOTEBOOK, BUGS)` (see its docstring).
+
 POSIX only (os.fork); each child is limited to `CHILD_TIMEOUT` seconds.
 """
 from __future__ import annotations
@@ -268,3 +270,33 @@ def table(outcomes: list[Outcome], title: str = "") -> str:
         verdict = "caught " if outcome.caught else "MISSED "
         lines.append(f"{verdict} {outcome.bug.check}: {outcome.bug.name} -> {outcome.detail[:160]}")
     return "\n".join(lines)
+
+
+def mutation_tests(notebook, bugs: list[Bug]):
+    """The tests of one notebook's bug list, for a test module to bind to its globals:
+
+        outcomes, test_check_catches_bug, test_every_check_is_tried_with_five_bugs = mutation_tests(NOTEBOOK, BUGS)
+
+    `outcomes` is a module-scoped fixture that runs the notebook once and prints the table; one test per bug
+    asserts that it was caught; the last test asserts at least five bugs per check.
+    """
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def outcomes():
+        results = run_bugs(notebook, bugs)
+        print(table(results, title=f"mutation test of {Path(notebook).name}"))
+        return {outcome.bug.name: outcome for outcome in results}
+
+    @pytest.mark.parametrize("bug", bugs, ids=[bug.name for bug in bugs])
+    def test_check_catches_bug(outcomes, bug):
+        outcome = outcomes[bug.name]
+        assert outcome.caught, f"check:{bug.check} missed {bug.name!r}: {outcome.detail}"
+
+    def test_every_check_is_tried_with_five_bugs():
+        counts: dict[str, int] = {}
+        for bug in bugs:
+            counts[bug.check] = counts.get(bug.check, 0) + 1
+        assert all(count >= 5 for count in counts.values()), counts
+
+    return outcomes, test_check_catches_bug, test_every_check_is_tried_with_five_bugs
