@@ -120,8 +120,16 @@ def config(**overrides) -> dict:
     return c
 
 
+def checked_config(c) -> dict:
+    """`c` (a dict made by `config`) validated again: the settings of a run."""
+    if not isinstance(c, dict):
+        validate.fail("config", "a dict made by digits.config()", c, TypeError)
+    return config(**{name: c[name] for name in SETTINGS if name in c})
+
+
 def build_network(c: dict):
     """LeNet for the digits with the options of config `c`, its weights drawn from `c["seed"]`."""
+    c = checked_config(c)
     np.random.seed(c["seed"])
     return LeNet.build(image_size=IMAGE_SIZE, kernel_size=3, learning_rate=c["learning_rate"],
                        regularizer=c["regularizer"], alpha=c["alpha"], keep_probability=c["keep_probability"],
@@ -162,7 +170,11 @@ def set_parameters(net, arrays: dict[str, np.ndarray]) -> None:
 
 
 def probabilities(net, images: np.ndarray, batch: int = 512) -> np.ndarray:
-    """SoftMax outputs (N, 10) of `net` in the testing phase."""
+    """SoftMax outputs (N, 10) of `net` in the testing phase for images (N, 1, 8, 8), `batch` at a time."""
+    images = validate.shape("images", validate.array("images", images, ndim=4), (None, 1, IMAGE_SIZE, IMAGE_SIZE))
+    batch = validate.positive_int("batch", batch)
+    if not len(images):
+        return np.empty((0, NUM_CLASSES))
     return np.concatenate([net.test(images[start:start + batch]) for start in range(0, len(images), batch)])
 
 
@@ -190,7 +202,7 @@ def train(c: dict, on_step=None):
     metrics "train accuracy", "train loss", "validation accuracy", "validation loss" every
     `eval_every` steps and after the last. `on_step(history)` is called after each evaluation.
     """
-    c = config(**{name: c[name] for name in SETTINGS if name in c})
+    c = checked_config(c)
     net = build_network(c)
     train_split, validation = training_split(c), load_splits()["validation"]
     net.data_layer = DigitsBatches(train_split, c["batch_size"], seed=c["seed"])
@@ -229,7 +241,7 @@ def train(c: dict, on_step=None):
 def run(c: dict, cache_dir=None, verbose: bool = False):
     """`train` through the local run cache (history and parameters; never the committed `results/`):
     (net at its chosen step, History). A cached run is loaded, not retrained."""
-    c = config(**{name: c[name] for name in SETTINGS if name in c})
+    c = checked_config(c)
     net = build_network(c)
     arrays = parameters(net)
     trained = {}
@@ -283,8 +295,18 @@ def choose(results: dict) -> tuple[dict[str, float], str]:
     return learning_rate, best
 
 
-def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """(10, 10) counts: row = true digit, column = predicted digit."""
+def _digit_labels(name: str, value) -> np.ndarray:
+    """(N,) digits 0..9; whole-numbered floats convert to int."""
+    result = validate.array(name, value, ndim=1)
+    if np.issubdtype(result.dtype, np.floating) and np.all(result == np.round(result)):
+        result = result.astype(int)
+    return validate.labels(name, result, NUM_CLASSES)
+
+
+def confusion_matrix(labels, predicted) -> np.ndarray:
+    """(10, 10) counts for labels and predicted digits (N,): row = true digit, column = predicted digit."""
+    labels, predicted = _digit_labels("labels", labels), _digit_labels("predicted", predicted)
+    validate.shape("predicted", predicted, labels.shape)
     matrix = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=int)
     np.add.at(matrix, (labels, predicted), 1)
     return matrix

@@ -844,8 +844,6 @@ KNOWN_FAILURES = {
     "plots.mark_level": "plots (no owner this session): label unchecked",
     "plots.plot_mean_spread": "plots (no owner this session): values unchecked (len() of a number)",
     "palindromes.last_step_logits": "palindromes owner: inputs reported as 'x:'",
-    "digits.confusion_matrix": "digits owner: labels and predicted unchecked (IndexError, -1 accepted)",
-    "digits.build_network": "digits owner: the config c unchecked (TypeError without the name)",
     "training.EarlyStopping.check": "training engineer: history unchecked (AttributeError)",
     "run_cache.reuse_summary": "training engineer: histories unchecked",
     "run_cache.cached": "training engineer: cache_dir unchecked (TypeError from pathlib)",
@@ -853,10 +851,8 @@ KNOWN_FAILURES = {
     "widgets.panel": "widgets (no owner this session): title and on_run unchecked",
     "sync.resolve": "sync (no owner this session): dotted unchecked (AttributeError)",
     "sync.marked_names": "sync (no owner this session): cell_source unchecked",
-    "Pooling": "conv/pooling engineer: a class as stride_shape or pooling_shape crashes in len()",
     "run_cache.is_cached": "training engineer: cache_dir unchecked (TypeError from pathlib)",
     "sine.continuation_errors": "sine owner: model unchecked ('str' object is not callable)",
-    "digits.probabilities": "digits owner: images reported as 'input_tensor:', None crashes in len()",
 }
 
 

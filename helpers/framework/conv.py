@@ -77,9 +77,9 @@ def correlate_backward(error: np.ndarray, cols: np.ndarray, input_shape: tuple[i
 
 
 def _convolution_shape(value) -> tuple[int, ...]:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) not in (2, 3):
+    if not isinstance(value, (tuple, list)) or len(value) not in (2, 3):
         validate.fail("convolution_shape", "[c, m] (1-D) or [c, m, n] (2-D) of positive integers", value,
-                      TypeError if not hasattr(value, "__len__") else ValueError)
+                      ValueError if isinstance(value, (tuple, list)) else TypeError)
     return tuple(validate.positive_int("convolution_shape", size) for size in value)
 
 
@@ -87,9 +87,9 @@ def _stride_shape(value, spatial_axes: int) -> tuple[int, ...]:
     """An int, or a sequence of 1 or `spatial_axes` positive ints -> one stride per spatial axis."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (value,)
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) not in (1, spatial_axes):
+    if not isinstance(value, (tuple, list)) or len(value) not in (1, spatial_axes):
         validate.fail("stride_shape", f"a positive integer or a sequence of 1 or {spatial_axes}", value,
-                      TypeError if not hasattr(value, "__len__") else ValueError)
+                      ValueError if isinstance(value, (tuple, list)) else TypeError)
     strides = tuple(validate.positive_int("stride_shape", s) for s in value)
     return strides * spatial_axes if len(strides) == 1 else strides
 

@@ -34,9 +34,9 @@ def max_pool_backward(error: np.ndarray, where: np.ndarray, input_shape: tuple[i
 def _pair(name: str, value) -> tuple[int, int]:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (value, value)
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
         validate.fail(name, "a positive integer or a pair of positive integers", value,
-                      TypeError if not hasattr(value, "__len__") else ValueError)
+                      ValueError if isinstance(value, (tuple, list)) else TypeError)
     return tuple(validate.positive_int(name, size) for size in value)
 
 
