@@ -82,8 +82,11 @@ def test_a_corrupted_copy_of_a_committed_run_is_caught(reruns, experiment, tmp_p
     folder = tmp_path / experiment
     folder.mkdir()
     record = json.loads(entry.path.read_text())
-    record["history"]["loss"][1] *= 1 + 1e-5
+    losses = record["history"]["loss"]
+    losses[min(1, len(losses) - 1)] *= 1 + 1e-5
     (folder / entry.path.name).write_text(json.dumps(record))
+    if record["weights"] is not None:
+        shutil.copy(entry.path.parent / record["weights"]["file"], folder)
     [corrupted] = committed_entries(tmp_path)
     assert compare(corrupted.history, fresh) != []
 
