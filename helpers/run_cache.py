@@ -11,8 +11,9 @@ Two tiers, one entry format, looked up in this order:
    Quick mode (``WORKBOOK_QUICK=1``) never reads and never writes `results/`.
 
 A run trained by `cached` is written to the run cache and, in a declared full-mode run
-(``WORKBOOK_QUICK=0``, as `make figures` sets it; see `full_mode_declared`), to `results/` as well. ``WORKBOOK_RETRAIN=1`` (or ``cached(..., retrain=True)``) skips both lookups and
-trains again (and rewrites both tiers).
+(``WORKBOOK_QUICK=0``, as `make figures` sets it; see `full_mode_declared`), to `results/` as well.
+``WORKBOOK_RETRAIN=1`` (or ``cached(..., retrain=True)``) skips both lookups and trains again (and
+rewrites both tiers). Entries are compact JSON (no indentation: `results/` must stay under 5 MB).
 
 The key (`cache_key`) hashes everything that changes a result: the config (which carries the
 module's "version", bumped when its code changes what a run produces), the entry format, the torch
@@ -316,7 +317,7 @@ def _write_entry(folder: Path, key: str, history: History, model) -> None:
         name = f"{key}{_weights_suffix(model)}"
         _write_atomically(folder / name, data)
         record["weights"] = {"file": name, "sha256": hashlib.sha256(data).hexdigest()}
-    _write_atomically(folder / f"{key}.json", json.dumps(record, indent=1).encode())
+    _write_atomically(folder / f"{key}.json", json.dumps(record, separators=(",", ":")).encode())
 
 
 # ----------------------------------------------------------------------------------------------
