@@ -14,7 +14,6 @@ A run's story in one object:
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -181,7 +180,3 @@ def _json_value(name: str, value):
                         f"got a {type(item).__name__}")
     return json.loads(json.dumps(value, default=convert))
 
-
-def is_finite_number(value) -> bool:
-    """True for an int or float (not bool) that is finite."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
