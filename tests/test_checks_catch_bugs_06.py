@@ -6,9 +6,7 @@ optimizer, the Conv penalty in a network, the network, save/load) are injected t
 """
 from __future__ import annotations
 
-import pytest
-
-from check_mutation import Bug, run_bugs, table
+from check_mutation import Bug, mutation_tests
 from conftest import ROOT
 
 NOTEBOOK = ROOT / "notebooks" / "06_regularization_lenet.ipynb"
@@ -95,25 +93,13 @@ BUGS = [
         "self.__dict__.update(state)\n    for layer in self.layers:\n        if layer.trainable:\n"
         "            layer.optimizer = own_copy(self.optimizer)", "saveload", "optimizer state",
         target=NETWORK + "NeuralNetwork.__setstate__"),
+    Bug("the network's optimizer left out of the pickle", 'state["data_layer"] = None',
+        'state["data_layer"] = None\n    state["optimizer"] = None', "saveload", "optimizer",
+        target=NETWORK + "NeuralNetwork.__getstate__"),
+    Bug("the initializers left out of the pickle", 'state["data_layer"] = None',
+        'state["data_layer"] = None\n    state["weights_initializer"] = state["bias_initializer"] = None', "saveload",
+        "initializers", target=NETWORK + "NeuralNetwork.__getstate__"),
 ]
 
 
-@pytest.fixture(scope="module")
-def outcomes():
-    results = run_bugs(NOTEBOOK, BUGS)
-    print(table(results, title=f"mutation test of {NOTEBOOK.name}"))
-    return {outcome.bug.name: outcome for outcome in results}
-
-
-@pytest.mark.parametrize("bug", BUGS, ids=[bug.name for bug in BUGS])
-def test_check_catches_bug(outcomes, bug):
-    outcome = outcomes[bug.name]
-    assert outcome.caught, f"check:{bug.check} missed {bug.name!r}: {outcome.detail}"
-
-
-def test_every_check_is_tried_with_several_bugs():
-    counts = {}
-    for bug in BUGS:
-        counts[bug.check] = counts.get(bug.check, 0) + 1
-    assert set(counts) == {"regularizers", "dropout", "batchnorm", "conv", "pooling", "saveload"}
-    assert all(count >= 3 for count in counts.values()) and sum(counts.values()) >= 30, counts
+outcomes, test_check_catches_bug, test_every_check_is_tried_with_five_bugs = mutation_tests(NOTEBOOK, BUGS)
