@@ -27,12 +27,14 @@ from helpers import plots, validate
 from helpers.checked import checked, float_array
 from helpers.data import MEMORY_NUM_SYMBOLS, memory_chance_level, memory_task, recall_accuracy
 from helpers.history import History
+from helpers.memory_numpy import glorot_uniform
 from helpers.run_cache import cached
 from helpers.torch_lstm import LSTM, FastLSTM
 from helpers.torch_rnn import FastElmanRNN
 from helpers.training import EarlyStopping, fit, make_optimizer, single_threaded
 
 MODELS = ("rnn", "lstm")
+INITS = ("torch", "glorot")        # PyTorch's default initialisation, or the NumPy RNN's (RNN only)
 OPTIMIZERS = ("adam", "sgd")
 CLIP_KINDS = ("global", "per-parameter")
 LR_GRID = (0.001, 0.003, 0.01, 0.03)  # Adam learning rates every model chooses from (on validation)
@@ -51,6 +53,8 @@ class MemoryConfig:
     num_symbols      K (symbols 0 .. K-1; sheet 001: {0, ..., 8}, K = 9)
     hidden_size      H of this model (`compared_configs` gives the RNN the LSTM's parameter count)
     forget_bias      the LSTM's forget-gate bias at initialisation (part of its definition; unused by the RNN)
+    init             "torch" (PyTorch's default) or, for the RNN, "glorot" (the NumPy RNN's: Glorot-uniform
+                     weights, zero biases)
     optimizer, lr    "adam" or "sgd" and its learning rate
     clip, max_norm   "global" or "per-parameter" gradient clipping at `max_norm`
     max_steps        the step budget; eval_every: validation evaluations every so many steps
@@ -65,6 +69,7 @@ class MemoryConfig:
     num_symbols: int = MEMORY_NUM_SYMBOLS
     hidden_size: int = 32
     forget_bias: float = 2.0
+    init: str = "torch"
     optimizer: str = "adam"
     lr: float = 0.01
     clip: str = "global"
@@ -88,6 +93,9 @@ class MemoryConfig:
         validate.seed("seed", self.seed)
         validate.real("forget_bias", self.forget_bias)
         validate.choice("optimizer", self.optimizer, OPTIMIZERS)
+        validate.choice("init", self.init, INITS)
+        if self.init == "glorot" and self.model != "rnn":
+            validate.fail("init", "'torch' for the LSTM ('glorot' is the NumPy RNN's initialisation)", self.init)
         validate.positive("lr", self.lr)
         validate.choice("clip", self.clip, CLIP_KINDS)
         validate.positive("max_norm", self.max_norm)
@@ -106,8 +114,12 @@ class MemoryConfig:
         return {key: value for key, value in dataclasses.asdict(self).items() if key not in _MODULE_SET}
 
     def to_dict(self) -> dict:
-        """All entries as JSON values (the run cache's key source)."""
-        return dataclasses.asdict(self)
+        """All entries as JSON values (the run cache's key source). `init` came after the stored runs of
+        version 3: at its default it stays out of the dict, so their keys stay valid."""
+        data = dataclasses.asdict(self)
+        if data["init"] == "torch":
+            del data["init"]
+        return data
 
 
 _MODULE_SET = ("experiment", "version")
@@ -195,13 +207,21 @@ def compared_configs(**overrides) -> dict[str, MemoryConfig]:
 
 def build_model(cfg: MemoryConfig) -> torch.nn.Module:
     """A `FastElmanRNN` or `FastLSTM` (forget-gate bias `cfg.forget_bias`) with V = K + 2 inputs and
-    C = K + 1 outputs, initialised from torch's generator seeded with `cfg.seed`."""
+    C = K + 1 outputs, initialised from torch's generator seeded with `cfg.seed` (`init` "glorot": the
+    RNN's weights Glorot-uniform from NumPy's generator seeded with it, biases zero)."""
     cfg = checked_config(cfg)
     K, H = cfg.num_symbols, cfg.hidden_size
     torch.manual_seed(cfg.seed)
-    if cfg.model == "rnn":
-        return FastElmanRNN(K + 2, H, K + 1)
-    return FastLSTM(K + 2, H, K + 1, forget_bias=cfg.forget_bias)
+    if cfg.model == "lstm":
+        return FastLSTM(K + 2, H, K + 1, forget_bias=cfg.forget_bias)
+    model = FastElmanRNN(K + 2, H, K + 1)
+    if cfg.init == "glorot":
+        rng = np.random.default_rng(cfg.seed)
+        with torch.no_grad():
+            for parameter in model.parameters():      # W_hx, W_hh, b_h, W_ph, b_p as in init_parameters
+                parameter.copy_(torch.from_numpy(glorot_uniform(tuple(parameter.shape), rng)) if parameter.dim() == 2
+                                else torch.zeros_like(parameter))
+    return model
 
 
 # --- data: disjoint validation, test and training ------------------------------------------------

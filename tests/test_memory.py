@@ -71,7 +71,7 @@ def test_config_is_frozen_and_validated_once():
     assert memory.checked_config(cfg) is cfg
     stored = cfg.to_dict()                                    # what a stored History holds
     assert stored["experiment"] == "memory" and stored["version"] == memory.VERSION
-    assert memory.checked_config(stored) == cfg and cfg.overrides().keys() == stored.keys() - {"experiment", "version"}
+    assert memory.checked_config(stored) == cfg and cfg.overrides().keys() - {"init"} == stored.keys() - {"experiment", "version"}
 
 
 @pytest.mark.parametrize("call, message", [
@@ -298,3 +298,15 @@ def test_a_student_loads_the_committed_results_without_training(tmp_path, monkey
     assert again.source == "committed results"
     for a, b in zip(model.parameters(), loaded_model.parameters()):
         assert torch.equal(a, b)
+
+
+def test_glorot_initialisation_of_the_pytorch_rnn_matches_the_numpy_rnn():
+    model = build_model(config(model="rnn", hidden_size=50, init="glorot", seed=3))
+    weights = {name: p.detach().numpy() for name, p in model.named_parameters()}
+    assert np.abs(weights["W_hh"]).max() <= np.sqrt(6 / 100) and not weights["b_h"].any() and not weights["b_p"].any()
+    assert 0.9 * np.sqrt(1 / 50) < weights["W_hh"].std() < 1.1 * np.sqrt(1 / 50)     # variance 1/H
+    default = build_model(config(model="rnn", hidden_size=50, seed=3)).W_hh.detach().numpy()
+    assert 0.9 * np.sqrt(1 / 150) < default.std() < 1.1 * np.sqrt(1 / 150)            # PyTorch: 1/(3H)
+    assert "init" not in config().to_dict() and config(init="glorot", model="rnn").to_dict()["init"] == "glorot"
+    with pytest.raises(ValueError, match="init: expected 'torch' for the LSTM"):
+        config(model="lstm", init="glorot")
