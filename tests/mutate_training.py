@@ -3,8 +3,8 @@ injected into a temporary copy of `helpers/`, the tests that guard it run there,
 
     .venv/bin/python tests/mutate_training.py        # prints one line per bug; exit 1 if one is missed
 
-Not collected by pytest (2 CPU-minutes; 7.5 min wall time on the busy 2-core machine); run it after changing `helpers/training.py`,
-`helpers/run_cache.py`, `helpers/results.py` or their tests.
+Not collected by pytest (2 CPU-minutes; 7.5 min wall time on the busy 2-core machine); run it after
+changing `helpers/training.py`, `helpers/run_cache.py`, `helpers/results.py` or their tests.
 """
 from __future__ import annotations
 
