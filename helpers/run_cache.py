@@ -333,15 +333,25 @@ def thread_rule():
     return single_threaded()
 
 
+def _folder(name: str, value) -> Path | None:
+    """A folder argument: None, a str or an os.PathLike (TypeError naming `name` otherwise)."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or not isinstance(os.fspath(value), str) or not os.fspath(value):
+        validate.fail(name, "a folder (str or pathlib.Path) or None", value, TypeError)
+    return Path(value)
+
+
 def _tiers(config: dict, cache_dir, results, results_dir) -> list[tuple[str, str, Path, bool]]:
     """[(label, entry name prefix, folder, written after training)] in lookup order."""
-    tiers = [(RUN_CACHE, "run cache entry ", Path(cache_dir) if cache_dir is not None else default_cache_dir(), True)]
+    cache_dir, results_dir = _folder("cache_dir", cache_dir), _folder("results_dir", results_dir)
+    tiers = [(RUN_CACHE, "run cache entry ", cache_dir if cache_dir is not None else default_cache_dir(), True)]
     if results is None:
         results = cache_dir is None and "experiment" in config
     elif results and "experiment" not in config:
         validate.fail("config", "an 'experiment' entry (the helpers module) for the committed results", config)
     if results and not quick_mode():
-        folder = Path(results_dir) if results_dir is not None else default_results_dir()
+        folder = results_dir if results_dir is not None else default_results_dir()
         tiers.append((COMMITTED, f"committed result {config['experiment']}/", folder / config["experiment"],
                       full_mode_declared()))
     return tiers
@@ -424,8 +434,11 @@ def is_cached(config: dict, cache_dir: str | Path | None = None, *, results: boo
 def reuse_summary(histories) -> str:
     """One line for a notebook: how many of `histories` were trained and how many were reused from
     the run cache or the committed results (no folder names)."""
-    histories = list(histories)
-    if not all(isinstance(h, History) for h in histories):
+    try:
+        histories = list(histories)
+    except TypeError:
+        histories = None
+    if histories is None or not all(isinstance(h, History) for h in histories):
         validate.fail("histories", "a list of History objects", histories, TypeError)
     counts = {source: sum(h.source == source for h in histories) for source in ("trained", RUN_CACHE, COMMITTED)}
     return (f"{len(histories)} runs: {counts['trained']} trained, {counts[RUN_CACHE]} reused from the "

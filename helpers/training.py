@@ -59,11 +59,27 @@ OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 
 def parameter_count(model: torch.nn.Module) -> int:
     """Number of trainable scalars in `model`."""
+    if not isinstance(model, torch.nn.Module):
+        validate.fail("model", "a torch.nn.Module (an instance)", model, TypeError)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _tensor_list(name: str, parameters) -> list[torch.Tensor]:
+    """`parameters` (an iterable of tensors, e.g. `model.parameters()`, or one tensor) as a list."""
+    if isinstance(parameters, torch.Tensor):
+        return [parameters]
+    try:
+        items = None if isinstance(parameters, (str, bytes)) else list(parameters)
+    except TypeError:
+        items = None
+    if items is None or not all(isinstance(p, torch.Tensor) for p in items):
+        validate.fail(name, "an iterable of tensors (e.g. model.parameters())", parameters, TypeError)
+    return items
 
 
 def global_grad_norm(parameters: Iterable[torch.Tensor]) -> float:
     """sqrt of the sum of squared gradient entries over all `parameters` (those without .grad skipped)."""
+    parameters = _tensor_list("parameters", parameters)
     norms = [torch.linalg.vector_norm(p.grad.detach()) for p in parameters if p.grad is not None]
     return float(torch.linalg.vector_norm(torch.stack(norms))) if norms else 0.0
 
@@ -78,7 +94,7 @@ def clip_gradients(parameters: Iterable[torch.Tensor], max_norm: float, kind: st
     """
     max_norm = validate.positive("max_norm", max_norm)
     validate.choice("kind", kind, CLIP_KINDS)
-    parameters = [p for p in parameters if p.grad is not None]
+    parameters = [p for p in _tensor_list("parameters", parameters) if p.grad is not None]
     if kind == "global":
         return float(torch.nn.utils.clip_grad_norm_(parameters, max_norm))
     before = global_grad_norm(parameters)
@@ -110,7 +126,7 @@ def make_optimizer(name: str, parameters: Iterable[torch.Tensor], lr: float,
     validate.choice("name", name, OPTIMIZERS)
     lr = validate.positive("lr", lr)
     momentum = validate.real("momentum", momentum, low=0.0, high=1.0, high_open=True)
-    parameters = list(parameters)
+    parameters = _tensor_list("parameters", parameters)
     if not parameters:
         validate.fail("parameters", "at least one parameter", parameters)
     if name == "sgd":
@@ -165,6 +181,8 @@ class EarlyStopping:
 
     def check(self, history: History) -> tuple[str, str] | None:
         """(stopped, message) when `history` says stop now, else None."""
+        if not isinstance(history, History):
+            validate.fail("history", "a History", history, TypeError)
         if self.metric not in history.metrics:
             raise ValueError(f"early_stopping: expected the metric {self.metric!r} among the evaluated "
                              f"ones, got {', '.join(map(repr, history.metrics)) or 'none'}")

@@ -838,20 +838,14 @@ def walk(entry: Row) -> list[Outcome]:
 KNOWN_FAILURES = {
     "palindromes.accuracy": "palindromes owner: inputs reported as 'x:', targets unchecked",
     "palindromes.bootstrap_interval": "palindromes owner: resamples and seed unchecked",
-    "training.parameter_count": "training engineer: model unchecked (AttributeError)",
-    "training.global_grad_norm": "training engineer: parameters unchecked (AttributeError)",
     "plots.plot_loss": "plots (no owner this session): ax unchecked (AttributeError)",
     "plots.mark_level": "plots (no owner this session): label unchecked",
     "plots.plot_mean_spread": "plots (no owner this session): values unchecked (len() of a number)",
     "palindromes.last_step_logits": "palindromes owner: inputs reported as 'x:'",
-    "training.EarlyStopping.check": "training engineer: history unchecked (AttributeError)",
-    "run_cache.reuse_summary": "training engineer: histories unchecked",
-    "run_cache.cached": "training engineer: cache_dir unchecked (TypeError from pathlib)",
     "widgets.show_figure": "widgets (no owner this session): fig unchecked ('abc', None and 3 accepted)",
     "widgets.panel": "widgets (no owner this session): title and on_run unchecked",
     "sync.resolve": "sync (no owner this session): dotted unchecked (AttributeError)",
     "sync.marked_names": "sync (no owner this session): cell_source unchecked",
-    "run_cache.is_cached": "training engineer: cache_dir unchecked (TypeError from pathlib)",
     "sine.continuation_errors": "sine owner: model unchecked ('str' object is not callable)",
 }
 

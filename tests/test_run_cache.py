@@ -472,4 +472,13 @@ def test_cached_rejects_bad_run_and_model(tmp_path):
         cached(CONFIG, CountingRun(), tmp_path, model={"W": [1.0]})
     with pytest.raises(ValueError, match="experiment"):
         cached(CONFIG, CountingRun(), tmp_path, results=True)
+    for folder in (3, b"runs", ["runs"], Path, ""):
+        with pytest.raises(TypeError, match="^cache_dir: expected a folder"):
+            cached(CONFIG, CountingRun(), folder)
+        with pytest.raises(TypeError, match="^cache_dir: expected a folder"):
+            is_cached(CONFIG, folder)
+    with pytest.raises(TypeError, match="^results_dir: expected a folder"):
+        cached(EXPERIMENT, CountingRun(), tmp_path, results=True, results_dir=3)
+    with pytest.raises(TypeError, match="^histories: expected a list of History objects"):
+        reuse_summary(None)
     assert list(tmp_path.iterdir()) == []

@@ -540,6 +540,26 @@ def test_make_optimizer_rejects_bad_input(args, match):
         training.make_optimizer("adam", [], 0.1)
 
 
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: training.parameter_count("net"), TypeError, "^model: expected a torch.nn.Module"),
+    (lambda: training.parameter_count(Regression), TypeError, "^model: expected a torch.nn.Module"),
+    (lambda: training.global_grad_norm(None), TypeError, "^parameters: expected an iterable of tensors"),
+    (lambda: training.global_grad_norm("abc"), TypeError, "^parameters: expected an iterable of tensors"),
+    (lambda: training.clip_gradients([1.0], 1.0), TypeError, "^parameters: expected an iterable of tensors"),
+    (lambda: training.make_optimizer("sgd", 3, 0.1), TypeError, "^parameters: expected an iterable of tensors"),
+    (lambda: EarlyStopping("accuracy", 0.9).check({"metrics": {}}), TypeError, "^history: expected a History"),
+])
+def test_helpers_name_their_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_one_tensor_counts_as_a_parameter_list():
+    p = torch.nn.Parameter(torch.ones(3))
+    (2 * p).sum().backward()
+    assert training.global_grad_norm(p) == pytest.approx(math.sqrt(12.0))
+
+
 def test_parameter_count():
     model = Regression(5)
     assert training.parameter_count(model) == 6
