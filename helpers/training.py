@@ -94,7 +94,7 @@ def clip_gradients(parameters: Iterable[torch.Tensor], max_norm: float, kind: st
     """
     max_norm = validate.positive("max_norm", max_norm)
     validate.choice("kind", kind, CLIP_KINDS)
-    parameters = [p for p in _tensor_list("parameters", parameters) if p.grad is not None]
+    parameters = [p for p in parameters if p.grad is not None]
     if kind == "global":
         return float(torch.nn.utils.clip_grad_norm_(parameters, max_norm))
     before = global_grad_norm(parameters)
