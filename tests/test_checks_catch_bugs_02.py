@@ -7,6 +7,7 @@ from conftest import ROOT
 NOTEBOOK = ROOT / "notebooks" / "02_elman_rnn.ipynb"
 STEP = "np.tanh(x @ Wx + prev_h @ Wh + b)"
 FAST = "helpers.torch_rnn.ElmanRecurrence."
+CLIP = "helpers.training.clip_gradients"
 ANY_ROW = r"gradient check failed for '"
 
 BUGS = [
@@ -187,17 +188,17 @@ BUGS = [
         "fast", "h0", target=FAST + "backward"),
     # check:clipping: global-norm clipping
     Bug("clipping never fires", "return float(torch.nn.utils.clip_grad_norm_(parameters, max_norm))",
-        "return global_grad_norm(parameters)", "clipping", "clipped grad"),
+        "return global_grad_norm(parameters)", "clipping", "clipped grad", target=CLIP),
     Bug("per-parameter clipping where global is asked", "    if kind == \"global\":\n", "    if kind == \"none\":\n",
-        "clipping", "clipped grad"),
+        "clipping", "clipped grad", target=CLIP),
     Bug("returns the norm after clipping", "return float(torch.nn.utils.clip_grad_norm_(parameters, max_norm))",
         "torch.nn.utils.clip_grad_norm_(parameters, max_norm)\n        return global_grad_norm(parameters)", "clipping",
-        "returned norm"),
+        "returned norm", target=CLIP),
     Bug("clips to half the threshold", "return float(torch.nn.utils.clip_grad_norm_(parameters, max_norm))",
-        "return float(torch.nn.utils.clip_grad_norm_(parameters, max_norm / 2))", "clipping", "clipped grad"),
+        "return float(torch.nn.utils.clip_grad_norm_(parameters, max_norm / 2))", "clipping", "clipped grad", target=CLIP),
     Bug("always rescales to the threshold", "return float(torch.nn.utils.clip_grad_norm_(parameters, max_norm))",
         "norm = global_grad_norm(parameters)\n        for p in parameters:\n            p.grad.mul_(max_norm / norm)\n"
-        "        return norm", "clipping", "below the threshold"),
+        "        return norm", "clipping", "below the threshold", target=CLIP),
     # check:closed_loop: closed-loop loss vs continue_sine and finite differences
     Bug("closed loop feeds the true sample", "        p, state = model(fed[..., None], state)",
         "        p, state = model(x[:, t:t + 1], state)", "closed_loop", "closed-loop loss"),
