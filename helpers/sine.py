@@ -248,11 +248,17 @@ def learning_rate(c: SineConfig, step: int) -> float:
     return c.lr * 0.5 * (1.0 + math.cos(math.pi * (step - 1) / c.steps))
 
 
+def continuation_arguments(model, warmup, n=CONTINUATION) -> dict:
+    """Checked arguments of `continue_sine`: a torch model, warmup (N, W) finite, n >= 1."""
+    if not isinstance(model, torch.nn.Module):
+        validate.fail("model", "a torch.nn.Module such as FastElmanRNN(1, H, 1)", model, TypeError)
+    return {"model": model, "warmup": validate.array("warmup", warmup, ndim=2), "n": validate.positive_int("n", n)}
+
+
 @torch.no_grad()
+@checked(continuation_arguments)
 def continue_sine(model, warmup, n: int = CONTINUATION) -> np.ndarray:
     """Read warmup (N, W) true samples, then generate n samples from the model's own predictions: (N, n)."""
-    warmup = validate.array("warmup", warmup, ndim=2)
-    n = validate.positive_int("n", n)
     p, state = model(warmup[..., None])
     generated = [p[:, -1]]  # the prediction after the last true sample, (N, 1)
     for _ in range(n - 1):
