@@ -59,8 +59,10 @@ sync: $(STAMP)
 	$(PY) -m helpers.sync $(NOTEBOOKS)
 
 # Full mode: every notebook executed top to bottom; writes figures/ (executed copies go to build/).
+# Runs found in the run cache or in the committed results/ are reused; RETRAIN=1 trains every run again
+# (and rewrites results/).
 figures: $(STAMP)
-	$(PY) -m helpers.run_notebooks --out build/executed $(NOTEBOOKS)
+	$(if $(filter 1 true yes,$(RETRAIN)),WORKBOOK_RETRAIN=1) $(PY) -m helpers.run_notebooks --out build/executed $(NOTEBOOKS)
 
 clean:
 	rm -rf build .pytest_cache
