@@ -11,6 +11,7 @@ from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 
 from helpers import validate
 
@@ -39,6 +40,14 @@ def new_figure(ncols: int = 1, nrows: int = 1, *, xlabel: str | None = None, yla
     return fig, (flat[0] if flat.size == 1 else flat)
 
 
+def _axes(ax) -> Axes:
+    """`ax` itself; TypeError unless it is a matplotlib Axes (a class, None or a figure are not)."""
+    validate.instance("ax", ax, "a matplotlib Axes")
+    if not isinstance(ax, Axes):
+        validate.fail("ax", "a matplotlib Axes", ax, TypeError)
+    return ax
+
+
 def _finite_curve(steps, values) -> tuple[np.ndarray, np.ndarray]:
     steps, values = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
     keep = np.isfinite(values)
@@ -56,7 +65,7 @@ def _moving_average(steps: np.ndarray, values: np.ndarray, window: int) -> tuple
 def plot_loss(ax, history, *, label: str | None = None, smooth: int = 1, color=None):
     """Training loss vs. step on a log axis; with `smooth` > 1 the raw curve is faint behind its
     moving average over `smooth` steps. Non-finite losses (a diverged run) are left out."""
-    smooth = validate.positive_int("smooth", smooth)
+    ax, smooth = _axes(ax), validate.positive_int("smooth", smooth)
     steps, loss = _finite_curve(history.steps, history.loss)
     if smooth > 1:
         raw = ax.plot(steps, loss, color=color, alpha=0.25, linewidth=0.8)[0]
@@ -72,6 +81,7 @@ def plot_loss(ax, history, *, label: str | None = None, smooth: int = 1, color=N
 
 def plot_grad_norm(ax, history, *, label: str | None = None, clip_norm: float | None = None, color=None):
     """Gradient norm before clipping vs. step on a log axis, with the clipping threshold dashed."""
+    ax = _axes(ax)
     steps, norms = _finite_curve(history.steps, history.grad_norm)
     line = ax.plot(steps, norms, color=color, label=label, linewidth=0.8)[0]
     if clip_norm is not None:
@@ -87,6 +97,7 @@ def plot_grad_norm(ax, history, *, label: str | None = None, clip_norm: float | 
 
 def plot_metric(ax, history, name: str, *, label: str | None = None, color=None, ylabel: str | None = None):
     """The evaluated metric `name` vs. step (markers at the evaluations)."""
+    ax = _axes(ax)
     steps, values = history.metric(name)
     line = ax.plot(steps, values, marker=".", color=color, label=label)[0]
     ax.set_xlabel(STEP_LABEL)
@@ -116,10 +127,12 @@ def plot_mean_spread(ax, x, values, *, label: str | None = None, spread: str = "
     spread  "std" (mean ± standard deviation) or "minmax" (lowest to highest seed)
     show_points  also draw every single seed's result as a faint dot
     """
-    x = validate.array("x", x, ndim=1).astype(float)
+    ax, x = _axes(ax), validate.array("x", x, ndim=1).astype(float)
     validate.choice("spread", spread, ("std", "minmax"))
-    if isinstance(values, np.ndarray) and values.ndim == 2:
+    if isinstance(values, np.ndarray) and values.ndim >= 1:
         values = list(values)
+    if not isinstance(values, (list, tuple)):
+        validate.fail("values", "a list with one sequence of seed results per x value", values, TypeError)
     if len(values) != x.size:
         validate.fail("values", f"one sequence of seed results per x value ({x.size})", values)
     groups = [validate.array(f"values[{i}]", v, ndim=1).astype(float) for i, v in enumerate(values)]
@@ -143,7 +156,7 @@ def plot_mean_spread(ax, x, values, *, label: str | None = None, spread: str = "
 
 def mark_level(ax, y: float, label: str, *, color="gray"):
     """A dashed horizontal reference line (chance level, target accuracy) with a legend entry."""
-    y = validate.real("y", y)
+    ax, y, label = _axes(ax), validate.real("y", y), validate.text("label", label)
     line = ax.axhline(y, color=color, linestyle="--", linewidth=1, label=label)
     ax.legend()
     return line

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import nbformat
 
+from helpers import validate
+
 MARKER = "# sync:"
 
 
 def marked_names(cell_source: str) -> list[str]:
     """The dotted names on a cell's `# sync:` line, or [] when the cell carries no marker."""
-    first = cell_source.split("\n", 1)[0].strip()
+    first = validate.text("cell_source", cell_source).split("\n", 1)[0].strip()
     if not first.startswith(MARKER):
         return []
     return [name.strip() for name in first[len(MARKER):].split(",") if name.strip()]
@@ -29,7 +31,7 @@ def marked_names(cell_source: str) -> list[str]:
 
 def resolve(dotted: str):
     """Import `helpers.module.obj` and return the object; ValueError when it does not exist."""
-    module_name, _, attribute = dotted.rpartition(".")
+    module_name, _, attribute = validate.text("dotted", dotted).rpartition(".")
     if not module_name.startswith("helpers"):
         raise ValueError(f"sync marker: expected a name inside helpers, got {dotted!r}")
     try:

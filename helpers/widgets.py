@@ -12,6 +12,9 @@ from typing import Callable
 
 import ipywidgets as widgets
 from IPython.display import display
+from matplotlib.figure import Figure
+
+from helpers import validate
 
 
 def panel(title: str, controls: dict[str, widgets.ValueWidget],
@@ -21,8 +24,14 @@ def panel(title: str, controls: dict[str, widgets.ValueWidget],
     `config` maps each control's key to its current value. Whatever `on_run` displays or prints
     goes into `output`; an exception is printed there as a traceback instead of escaping.
     """
+    title, run_label = validate.text("title", title), validate.text("run_label", run_label)
+    if not isinstance(controls, dict):
+        validate.fail("controls", "a dict of key -> control widget", controls, TypeError)
     if not controls:
         raise ValueError("controls: expected at least one control, got none")
+    validate.instance("on_run", on_run, "a function on_run(config, output)")
+    if not callable(on_run):
+        validate.fail("on_run", "a function on_run(config, output)", on_run, TypeError)
     button = widgets.Button(description=run_label, button_style="primary", icon="play")
     button.add_class("workbook-run")
     output = widgets.Output()
@@ -55,6 +64,11 @@ def show_figure(fig, output: widgets.Output | None = None) -> None:
     """Display a matplotlib figure (inside `output` when given) and close it so it is shown once."""
     import matplotlib.pyplot as plt
 
+    validate.instance("fig", fig, "a matplotlib Figure")
+    if not isinstance(fig, Figure):
+        validate.fail("fig", "a matplotlib Figure", fig, TypeError)
+    if output is not None and not isinstance(output, widgets.Output):
+        validate.fail("output", "an ipywidgets Output or None", output, TypeError)
     if output is None:
         display(fig)
     else:

@@ -838,15 +838,7 @@ def walk(entry: Row) -> list[Outcome]:
 KNOWN_FAILURES = {
     "palindromes.accuracy": "palindromes owner: inputs reported as 'x:', targets unchecked",
     "palindromes.bootstrap_interval": "palindromes owner: resamples and seed unchecked",
-    "plots.plot_loss": "plots (no owner this session): ax unchecked (AttributeError)",
-    "plots.mark_level": "plots (no owner this session): label unchecked",
-    "plots.plot_mean_spread": "plots (no owner this session): values unchecked (len() of a number)",
     "palindromes.last_step_logits": "palindromes owner: inputs reported as 'x:'",
-    "widgets.show_figure": "widgets (no owner this session): fig unchecked ('abc', None and 3 accepted)",
-    "widgets.panel": "widgets (no owner this session): title and on_run unchecked",
-    "sync.resolve": "sync (no owner this session): dotted unchecked (AttributeError)",
-    "sync.marked_names": "sync (no owner this session): cell_source unchecked",
-    "sine.continuation_errors": "sine owner: model unchecked ('str' object is not callable)",
 }
 
 
