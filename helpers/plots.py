@@ -2,7 +2,7 @@
 
 Each `plot_*` function draws onto the `ax` it is given, labels the axes, adds a legend entry when
 given a `label`, and returns what it drew; nothing here calls `plt.show` or saves files
-(`helpers.workbook.save_figure` does that). Runs are `helpers.training.History` objects (or
+(`helpers.workbook.save_figure` does that). Runs are `helpers.history.History` objects (or
 anything with `steps`, `loss`, `grad_norm` and `metrics` in the same layout).
 """
 from __future__ import annotations

@@ -6,11 +6,11 @@
                   best_metric="accuracy")              # restore the best validation step at the end
     history.record_final(test_accuracy=test_accuracy(model))
 
-Module map (canonical homes; `helpers.training` re-exports the names below for older imports):
-`helpers.history.History` (and the STOP_* values), `helpers.run_cache.cached` / `cache_key` /
-`default_cache_dir` / `is_cached` (run cache and committed `results/`), `helpers.results` (the
-reproduction check of committed results). This module owns `fit`, `EarlyStopping`, `Divergence`,
-`clip_gradients`, `make_optimizer`, `parameter_count` and `single_threaded`.
+Module map: `helpers.history.History` (and the STOP_* values), `helpers.run_cache.cached` /
+`cache_key` / `default_cache_dir` / `is_cached` (run cache and committed `results/`),
+`helpers.results` (the reproduction check of committed results). This module owns `fit`,
+`EarlyStopping`, `Divergence`, `clip_gradients`, `make_optimizer`, `parameter_count` and
+`single_threaded`.
 
 The protocol `fit` implements:
 - Steps are numbered 1 … `steps`: step t draws ``next_batch(t)``, records the loss of that batch and
@@ -45,9 +45,7 @@ import torch
 from tqdm.auto import tqdm
 
 from helpers import validate
-from helpers.history import (CHOSEN_LAST, STOP_DIVERGED, STOP_NO_IMPROVEMENT, STOP_STEPS,  # noqa: F401
-                             STOP_TARGET, History)
-from helpers.run_cache import CACHE_FORMAT, cache_key, cached, canonical_config, default_cache_dir  # noqa: F401
+from helpers.history import CHOSEN_LAST, STOP_DIVERGED, STOP_NO_IMPROVEMENT, STOP_STEPS, STOP_TARGET, History
 
 CLIP_KINDS = ("global", "per-parameter")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")

@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers import plots  # noqa: E402
-from helpers.training import History  # noqa: E402
+from helpers.history import History  # noqa: E402
 
 
 @pytest.fixture
