@@ -316,7 +316,8 @@ def run_many(configs, *, workers: int = 1, cache_dir=None) -> list[History]:
             raise
     histories = [run(c, cache_dir, verbose=False) for c in configs]  # loads what the workers made
     for history, c in zip(histories, configs):
-        history.from_cache = history.from_cache and c not in to_train
+        if c in to_train:   # trained by this call (in a worker), then loaded here
+            history.from_cache, history.source = False, "trained"
     return histories
 
 

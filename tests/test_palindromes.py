@@ -266,6 +266,7 @@ def test_worker_processes_and_a_direct_call_give_the_same_runs(tmp_path):
     assert [h.loss for h in here] == [h.loss for h in there]
     assert [h.final for h in here] == [h.final for h in there]
     assert not any(h.from_cache for h in here + there)
+    assert all(h.source == "trained" for h in here + there)
     again = palindromes.run_many(configs, workers=2, cache_dir=tmp_path / "there")
     assert all(h.from_cache for h in again)
 
