@@ -447,6 +447,8 @@ def bootstrap_interval(values, *, level: float = 0.95, resamples: int = 2000, se
     if values.size == 0:
         validate.fail("values", "at least one value", values)
     level = validate.probability("level", level)
+    resamples = validate.positive_int("resamples", resamples)
+    seed = validate.seed("seed", seed)
     means = np.random.default_rng(seed).choice(values, size=(resamples, values.size)).mean(axis=1)
     return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, (1 + level) / 2))
 

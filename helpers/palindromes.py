@@ -32,12 +32,13 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from helpers import plots, validate
+from helpers.checked import checked
 from helpers.data import DIGITS, PALINDROME_ENCODINGS, train_validation_test_palindromes
 from helpers.history import STOP_TARGET, History
 from helpers.memory import bootstrap_interval  # noqa: F401  (one bootstrap for both sweeps)
 from helpers.run_cache import cached, is_cached
 from helpers.torch_lstm import FastLSTM
-from helpers.torch_rnn import FastElmanRNN
+from helpers.torch_rnn import FastElmanRNN, checked_sequence
 from helpers.training import OPTIMIZERS, EarlyStopping, fit, make_optimizer, single_threaded
 
 EXPERIMENT = "palindromes"
@@ -171,11 +172,35 @@ def splits(cfg):
                                              seed=c.seed, encoding=c.encoding)
 
 
+def _checked_inputs(model, inputs) -> torch.Tensor:
+    """`inputs` as a finite (N, T-1, D) tensor for `model` (a FastElmanRNN or FastLSTM)."""
+    validate.instance("model", model, "a FastElmanRNN or FastLSTM")
+    if not isinstance(model, (FastElmanRNN, FastLSTM)):
+        validate.fail("model", "a FastElmanRNN or FastLSTM (see build_model)", model, TypeError)
+    return checked_sequence("inputs", inputs, model.input_size, next(model.parameters()))
+
+
+def logits_arguments(model, inputs) -> dict:
+    """Checked arguments of `last_step_logits`: model (FastElmanRNN/FastLSTM), inputs (N, T-1, D)."""
+    return {"model": model, "inputs": _checked_inputs(model, inputs)}
+
+
+def accuracy_arguments(model, inputs, targets) -> dict:
+    """Checked arguments of `accuracy`: inputs (N, T-1, D) and one digit label per sequence, targets (N,)."""
+    inputs = _checked_inputs(model, inputs)
+    labels = validate.labels("targets", targets, DIGITS)
+    if labels.shape != (inputs.shape[0],):
+        validate.fail("targets", f"one label per sequence, shape ({inputs.shape[0]},)", labels)
+    return {"model": model, "inputs": inputs, "targets": torch.as_tensor(labels, dtype=torch.long)}
+
+
+@checked(logits_arguments)
 def last_step_logits(model: torch.nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     """Logits of the last time step only: inputs (N, T-1, D) -> p^(T-1) (N, 10)."""
     return model.last_step_output(inputs)[0]
 
 
+@checked(accuracy_arguments)
 def accuracy(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
     """Fraction of sequences whose last digit the model predicts (arg-max of the last logits)."""
     with torch.no_grad():

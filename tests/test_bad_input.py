@@ -836,9 +836,6 @@ def walk(entry: Row) -> list[Outcome]:
 # Rows that fail in modules other engineers own (issue 14 session): strict xfails, so a fix turns the
 # row red until its line here is deleted.
 KNOWN_FAILURES = {
-    "palindromes.accuracy": "palindromes owner: inputs reported as 'x:', targets unchecked",
-    "palindromes.bootstrap_interval": "palindromes owner: resamples and seed unchecked",
-    "palindromes.last_step_logits": "palindromes owner: inputs reported as 'x:'",
 }
 
 
