@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from helpers import digits  # noqa: E402
 from helpers.framework import LeNet  # noqa: E402
+from timing import CLOCKS, time_per_call  # noqa: E402
 
 BATCH = 64
 
@@ -72,19 +72,6 @@ def torch_step():
         loss.backward()
         optimizer.step()
     return step
-
-
-CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
-
-
-def time_per_call(step, seconds: float, clock) -> float:
-    calls, start = 0, clock()
-    while True:
-        step()
-        calls += 1
-        elapsed = clock() - start
-        if elapsed >= seconds and calls >= 3:
-            return elapsed / calls
 
 
 def lenet_rows(rounds: int = 5, seconds: float = 0.5, clock: str = "cpu") -> dict[str, float]:

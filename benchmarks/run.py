@@ -18,7 +18,6 @@ import argparse
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 
@@ -49,22 +48,9 @@ from bench_lenet import markdown as lenet_table  # noqa: E402
 from bench_palindrome import markdown as palindrome_table  # noqa: E402
 from bench_palindrome import palindrome_rows  # noqa: E402
 from steps import all_steps  # noqa: E402
+from timing import CLOCKS, time_per_call  # noqa: E402
 
 B, H, D = 128, 128, 10
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
-
-
-def time_per_call(step, seconds: float, clock) -> float:
-    """Seconds per call of `step` on `clock`, averaged over as many calls as fit in about `seconds`."""
-    calls, start = 0, clock()
-    while True:
-        step()
-        calls += 1
-        elapsed = clock() - start
-        if elapsed >= seconds and calls >= 3:
-            return elapsed / calls
-
-
 def selected(steps: dict, rows) -> dict:
     """The rows of `steps` whose name contains one of the texts in `rows` (all when None), with their references."""
     if rows is None:
