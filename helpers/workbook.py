@@ -54,3 +54,9 @@ def save_figure(fig, name: str, quick: bool | None = None) -> Path:
     path = figure_dir(quick) / name
     fig.savefig(path, dpi=120, bbox_inches="tight")
     return path
+
+
+def link_exercises() -> None:
+    """Let the notebook's exercise cells drive the rest of the notebook (see `helpers.course.link`)."""
+    from helpers.course.link import link_exercises as link
+    link()

@@ -15,9 +15,14 @@ class TanH(BaseLayer):
         self.activations = None
 
     def forward(self, input_tensor) -> np.ndarray:
-        self.activations = np.tanh(float_array("input_tensor", input_tensor))
+        x = float_array("input_tensor", input_tensor)
+        ### BEGIN SOLUTION implement TanH.forward: y = tanh(x), kept in self.activations (eq. 1)
+        self.activations = np.tanh(x)
         return self.activations
+        ### END SOLUTION
 
     def backward(self, error_tensor) -> np.ndarray:
         error = error_like(error_tensor, self.activations)
+        ### BEGIN SOLUTION implement TanH.backward: e * (1 - y**2) from the stored activations (eq. 3)
         return error * (1.0 - self.activations ** 2)
+        ### END SOLUTION
