@@ -40,6 +40,7 @@ class TorchBaseline(nn.Module):
     def __init__(self, layer: nn.Module):
         super().__init__()
         self.layer = layer
+        self.input_size = layer.input_size
         self.read_out = nn.Linear(layer.hidden_size, DIGITS)
 
     def last_step_output(self, x, state=None):
@@ -53,6 +54,7 @@ class LastStepOfForward(nn.Module):
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
+        self.input_size = model.input_size
 
     def last_step_output(self, x, state=None):
         p, state = self.model(x, state)

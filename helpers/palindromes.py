@@ -172,16 +172,20 @@ def splits(cfg):
                                              seed=c.seed, encoding=c.encoding)
 
 
+MODEL_KIND = "a torch.nn.Module with last_step_output and input_size (e.g. build_model's)"
+
+
 def _checked_inputs(model, inputs) -> torch.Tensor:
-    """`inputs` as a finite (N, T-1, D) tensor for `model` (a FastElmanRNN or FastLSTM)."""
-    validate.instance("model", model, "a FastElmanRNN or FastLSTM")
-    if not isinstance(model, (FastElmanRNN, FastLSTM)):
-        validate.fail("model", "a FastElmanRNN or FastLSTM (see build_model)", model, TypeError)
+    """`inputs` as a finite (N, T-1, D) tensor for `model` (a module with `last_step_output`, `input_size`)."""
+    validate.instance("model", model, MODEL_KIND)
+    if not (isinstance(model, torch.nn.Module) and callable(getattr(model, "last_step_output", None))
+            and isinstance(getattr(model, "input_size", None), int)):
+        validate.fail("model", MODEL_KIND, model, TypeError)
     return checked_sequence("inputs", inputs, model.input_size, next(model.parameters()))
 
 
 def logits_arguments(model, inputs) -> dict:
-    """Checked arguments of `last_step_logits`: model (FastElmanRNN/FastLSTM), inputs (N, T-1, D)."""
+    """Checked arguments of `last_step_logits`: model (see `_checked_inputs`), inputs (N, T-1, D)."""
     return {"model": model, "inputs": _checked_inputs(model, inputs)}
 
 
