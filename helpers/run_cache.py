@@ -26,6 +26,7 @@ whose results do not depend on them.
 Entry layout (this module owns it; bump `CACHE_FORMAT` when it changes):
 
     <key>.json   {"format": 2, "key": <key>, "environment": {"torch": …, "numpy": …, "threads": 1},
+                  "trained_on": {"cpu": …, "simd": …} (not in the key; missing in older entries),
                   "history": History.to_dict(), "weights": null | {"file": "<key>.pt", "sha256": …}}
     <key>.pt     torch state_dict of the trained module (`model=` a torch.nn.Module), or
     <key>.npz    the arrays of a NumPy parameter dict (`model=` a dict of name -> ndarray)
@@ -95,6 +96,23 @@ def environment() -> dict:
     except metadata.PackageNotFoundError:
         torch_version = None
     return {"torch": torch_version, "numpy": np.__version__, "threads": RUN_THREADS}
+
+
+def trained_on() -> dict:
+    """The machine a run is trained on, stored beside (not in) the key: the CPU model and torch's
+    SIMD level. Float rounding differs between them, so `helpers.results` compares strictly only
+    runs trained on the same kind of machine."""
+    cpu = next((line.split(":", 1)[1].strip() for line in _cpuinfo_lines() if line.startswith("model name")),
+               None)
+    torch = sys.modules.get("torch")
+    return {"cpu": cpu, "simd": torch.backends.cpu.get_cpu_capability() if torch is not None else None}
+
+
+def _cpuinfo_lines() -> list[str]:
+    try:
+        return Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return []
 
 
 def _json_value(value):
@@ -310,7 +328,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def _write_entry(folder: Path, key: str, history: History, model) -> None:
     """Store `history` (and the weights of `model`, when given) as the entry `key` in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    record = {"format": CACHE_FORMAT, "key": key, "environment": environment(),
+    record = {"format": CACHE_FORMAT, "key": key, "environment": environment(), "trained_on": trained_on(),
               "history": {**history.to_dict(), "from_cache": False, "source": "trained"}, "weights": None}
     if model is not None:
         data = _weights_bytes(model)

@@ -1,7 +1,7 @@
 """Committed results (`results/`): small, sound, and reproduced by today's code.
 
 The real entries: every one passes `check_entry`, `results/` stays under 5 MB, and the cheapest
-committed run of each experiment is trained again and compared (`helpers.results.compare`: first 20
+committed run of each experiment that logged at least 10 losses is trained again and compared (`helpers.results.compare`: first 20
 losses within 1e-6 relative, same stop and chosen step, final numbers within 1e-4 x (1 + |value|)).
 The mechanism itself is tested on a tiny fake experiment module, including a corrupted copy.
 """
@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from fit_doubles import Regression, regression_problem, sgd
-from helpers import results
+from helpers import results, run_cache
 from helpers.history import History
 from helpers.results import Entry, cheapest, committed_entries, compare, reproduce
 from helpers.run_cache import cache_key, cached
@@ -72,7 +72,9 @@ def reruns():
                          [pytest.param(None, marks=pytest.mark.skip(reason=NO_ENTRIES))])
 def test_the_cheapest_committed_run_of_each_experiment_reproduces(reruns, experiment):
     entry, fresh = reruns[experiment]
-    assert compare(entry.history, fresh) == [], f"{entry.experiment}/{entry.key} no longer reproduces"
+    mode = "strictly (same machine kind)" if entry.same_machine else "first loss only (trained on another machine)"
+    assert compare(entry.history, fresh, entry.same_machine) == [], \
+        f"{entry.experiment}/{entry.key} no longer reproduces, compared {mode}"
 
 
 @pytest.mark.parametrize("experiment", sorted({e.experiment for e in REAL_ENTRIES}) or
@@ -83,12 +85,15 @@ def test_a_corrupted_copy_of_a_committed_run_is_caught(reruns, experiment, tmp_p
     folder.mkdir()
     record = json.loads(entry.path.read_text())
     losses = record["history"]["loss"]
-    losses[min(1, len(losses) - 1)] *= 1 + 1e-5
+    if entry.same_machine:
+        losses[min(1, len(losses) - 1)] *= 1 + 1e-5
+    else:
+        losses[0] *= 1 + 1e-3
     (folder / entry.path.name).write_text(json.dumps(record))
     if record["weights"] is not None:
         shutil.copy(entry.path.parent / record["weights"]["file"], folder)
     [corrupted] = committed_entries(tmp_path)
-    assert compare(corrupted.history, fresh) != []
+    assert compare(corrupted.history, fresh, entry.same_machine) != []
 
 
 # ----------------------------------------------------------------------------------------------
@@ -133,6 +138,32 @@ def test_committed_entries_are_read_and_the_cheapest_is_picked(fake):
              Entry("a", "k0", path, History(elapsed=5.0)), Entry("b", "k3", path, History(elapsed=9.0))]
     assert [e.key for e in cheapest(faked)] == ["k1", "k3"]  # ties by key, one per experiment
     assert [e.key for e in cheapest(faked, per_experiment=2)] == ["k1", "k2", "k3"]
+
+
+def test_across_machines_only_the_first_loss_is_compared():
+    committed = History(steps=[1, 2], loss=[1.0, 2.0], stopped="budget")
+    drifted = History(steps=[1, 2, 3], loss=[1.0 + 5e-5, 2.5, 3.0], stopped="target")
+    assert compare(committed, drifted, same_machine=False) == []
+    assert compare(committed, drifted) != []
+    assert compare(committed, History(steps=[1], loss=[1.002]), same_machine=False) != []
+    assert compare(committed, History(), same_machine=False) != []
+
+
+def test_entries_record_the_machine_kind_they_were_trained_on(fake):
+    _, folder = fake
+    for entry in committed_entries(folder):
+        assert entry.trained_on == run_cache.trained_on() and entry.same_machine
+    assert set(run_cache.trained_on()) == {"cpu", "simd"}
+
+
+def test_cheapest_prefers_runs_that_logged_enough_losses():
+    path = results.default_results_dir() / "a" / "k.json"
+    short = History(elapsed=1.0, steps=[1], loss=[0.5])
+    long = History(elapsed=3.0, steps=list(range(10)), loss=[0.5] * 10)
+    faked = [Entry("a", "short", path, short), Entry("a", "long", path, long),
+             Entry("b", "only-short", path, short)]
+    assert [e.key for e in cheapest(faked, min_losses=10)] == ["long", "only-short"]
+    assert [e.key for e in cheapest(faked, min_losses=1)] == ["short", "only-short"]
 
 
 def test_an_unchanged_experiment_reproduces(fake):
