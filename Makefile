@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 # The exact torch pin, read from pyproject.toml so that there is one source for it.
 TORCH_PIN := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 KERNEL := rnn-workbook
+COURSE := build/course
+EARLIER ?= reference
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 JUPYTER_CONFIG := $(CURDIR)/jupyter-config
 PDF_PACKAGES := texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc fonts-dejavu-core fonts-dejavu-extra
@@ -19,7 +21,7 @@ $(error make pdf needs $(PDF_MISSING) (not found on PATH): sudo apt-get install 
 endif
 endif
 
-.PHONY: lab test pdf bench sync figures clean distclean venv
+.PHONY: lab test pdf bench sync figures student grade clean distclean venv
 
 venv: $(STAMP)
 
@@ -36,10 +38,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # jupyter-config/ (on JUPYTER_CONFIG_PATH) gives the server the workbook's PDF export settings and
-# switches off the Jupyter news prompt.
+# switches off the Jupyter news prompt and nbgrader's extensions. `make lab NBGRADER=1` (a teacher)
+# puts jupyter-config/nbgrader/ first, which switches nbgrader's extensions on, and opens the course
+# directory of `make student` (Formgrader, Create Assignment toolbar) instead of notebooks/.
+# (nbgrader reads nbgrader_config.py from the server's working directory.)
+TEACHER := $(filter 1 true yes,$(NBGRADER))
+LAB_CONFIG := $(if $(TEACHER),$(JUPYTER_CONFIG)/nbgrader:)$(JUPYTER_CONFIG)
 lab: $(STAMP)
-	JUPYTER_CONFIG_PATH="$(JUPYTER_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
-	  $(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(if $(TEACHER),@test -f $(COURSE)/nbgrader_config.py || { echo "make lab NBGRADER=1 opens $(COURSE): run make student first" >&2; exit 2; })
+	cd $(if $(TEACHER),$(COURSE),.) && JUPYTER_CONFIG_PATH="$(LAB_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(CURDIR)/$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=$(if $(TEACHER),.,notebooks) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -63,6 +71,18 @@ sync: $(STAMP)
 # (and rewrites results/).
 figures: $(STAMP)
 	$(if $(filter 1 true yes,$(RETRAIN)),WORKBOOK_RETRAIN=1) $(PY) -m helpers.run_notebooks --out build/executed $(NOTEBOOKS)
+
+# The course edition (nbgrader): `make student` writes the course directory build/course/ and releases
+# one assignment per notebook to build/course/release/<assignment>/ (EARLIER=reference|own: what later
+# assignments use of earlier exercises, see README "For teachers"), then scans it for solution leaks.
+student: $(STAMP)
+	$(PY) -m helpers.course --course $(COURSE) student --earlier $(EARLIER)
+
+# make grade SUBMISSIONS=dir: autograde dir/<student>/<assignment>/<assignment>.ipynb into
+# build/course/grades.csv and per-student feedback HTML in build/course/feedback/.
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir (dir/<student>/<assignment>/<assignment>.ipynb)" >&2; exit 2; }
+	$(PY) -m helpers.course --course $(COURSE) grade "$(SUBMISSIONS)"
 
 clean:
 	rm -rf build .pytest_cache
