@@ -62,8 +62,10 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
 
     x (N, D), prev_h (N, H), Wx (D, H), Wh (H, H), b (H,) -> next_h (N, H), cache.
     """
+    ### BEGIN SOLUTION implement rnn_step_forward: next_h = tanh(x Wx + prev_h Wh + b), and the cache its backward needs (eq. 1)
     next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
     return next_h, (x, prev_h, Wx, Wh, next_h)
+    ### END SOLUTION
 
 
 @checked(step_backward_arguments)
@@ -72,9 +74,11 @@ def rnn_step_backward(dnext_h, cache):
 
     tanh' = 1 - tanh^2 needs only the stored activation next_h (eq. (6) of notebook 02).
     """
+    ### BEGIN SOLUTION implement rnn_step_backward: da = dnext_h * (1 - next_h**2), then the five gradients of one step (eq. 6, 8-10)
     x, prev_h, Wx, Wh, next_h = cache
     da = dnext_h * (1.0 - next_h ** 2)  # gradient of the pre-activation a = x Wx + prev_h Wh + b
     return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+    ### END SOLUTION
 
 
 @checked(sequence_arguments)
@@ -83,6 +87,7 @@ def rnn_forward(x, h0, Wx, Wh, b):
 
     h[:, t] is the hidden state after reading x[:, t]; Wx (D, H), Wh (H, H), b (H,).
     """
+    ### BEGIN SOLUTION implement rnn_forward: rnn_step_forward at t = 1..T from h0, states stacked to (N, T, H) (eq. 1)
     hs, caches = [], []
     prev_h = h0
     for t in range(x.shape[1]):
@@ -90,6 +95,7 @@ def rnn_forward(x, h0, Wx, Wh, b):
         hs.append(prev_h)
         caches.append(cache)
     return np.stack(hs, axis=1), caches
+    ### END SOLUTION
 
 
 @checked(sequence_backward_arguments)
@@ -99,6 +105,7 @@ def rnn_backward(dh, cache):
     Walks backwards through time; the gradient entering step t is its own upstream part dh[:, t]
     plus dprev_h, what flows back from step t + 1 (eq. (7) of notebook 02).
     """
+    ### BEGIN SOLUTION implement rnn_backward: from t = T down to 1, rnn_step_backward of dh[:, t] + dprev_h, weight gradients summed (eq. 7-10)
     _, h0, Wx, Wh, _ = cache[0]
     dWx, dWh, db = np.zeros_like(Wx, dh.dtype), np.zeros_like(Wh, dh.dtype), np.zeros(Wh.shape[0], dh.dtype)
     dxs = [None] * len(cache)
@@ -109,3 +116,4 @@ def rnn_backward(dh, cache):
         dWh += dWh_t
         db += db_t
     return np.stack(dxs, axis=1), dprev_h, dWx, dWh, db
+    ### END SOLUTION

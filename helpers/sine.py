@@ -193,6 +193,7 @@ def sequence_loss(model, inputs, targets, bptt_length: int | None = None) -> tor
     chunks (truncated BPTT): the gradient of the output at step t reaches back to the start of its
     chunk, between 1 and k steps. None: the gradient reaches back to step 1.
     """
+    ### BEGIN SOLUTION implement sequence_loss: the model over chunks of k steps, the state detached between chunks, MSE of all predictions (eq. 4a)
     x = inputs[..., None]
     k = bptt_length or x.shape[1]
     predictions, state = [], None
@@ -200,6 +201,7 @@ def sequence_loss(model, inputs, targets, bptt_length: int | None = None) -> tor
         p, state = model(chunk, None if state is None else _detached(state))
         predictions.append(p[..., 0])
     return torch.mean((torch.cat(predictions, dim=1) - targets.to(p.dtype)) ** 2)
+    ### END SOLUTION
 
 
 @checked(closed_loop_arguments)

@@ -87,6 +87,7 @@ class ElmanRNN(nn.Module):
             h = x.new_zeros(B, self.hidden_size)
         else:
             h = checked_state("h0", h0, B, self.hidden_size, self.W_hx)
+        ### BEGIN SOLUTION implement ElmanRNN.forward: h_t = tanh(x_t W_hx + h_(t-1) W_hh + b_h) step by step, p_t = h_t W_ph + b_p, without nn.RNN / nn.Linear (eq. 1-2)
         # Input projections of all steps in one matmul, read step by step with unbind (eq. 1).
         input_part = torch.matmul(x, self.W_hx) + self.b_h
         hs = []
@@ -95,6 +96,7 @@ class ElmanRNN(nn.Module):
             hs.append(h)
         p = torch.matmul(torch.stack(hs, dim=1), self.W_ph) + self.b_p  # eq. (2) for all steps
         return p, h
+        ### END SOLUTION
 
 
 class ElmanRecurrence(torch.autograd.Function):

@@ -128,8 +128,8 @@ BUGS = [
     # check:initialize: fan-in / fan-out and the accessor names
     Bug("hidden layer initialised with the read-out's sizes", "self.hidden_layer.initialize(weights_initializer, bias_initializer)",
         "self.output_layer.initialize(weights_initializer, bias_initializer)", "initialize", "initialize"),
-    Bug("read-out not initialised", "        self.output_layer.initialize(weights_initializer, bias_initializer)\n\n    def calculate",
-        "\n    def calculate", "initialize", "initialize"),
+    Bug("read-out not initialised", "        self.output_layer.initialize(weights_initializer, bias_initializer)\n",
+        "", "initialize", "initialize"),
     Bug("initializers swapped", "self.hidden_layer.initialize(weights_initializer, bias_initializer)",
         "self.hidden_layer.initialize(bias_initializer, weights_initializer)", "initialize", "initialize"),
     Bug("fan-in without the recurrent inputs", "shape, self.input_size, self.output_size)",

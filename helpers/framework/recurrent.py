@@ -60,15 +60,19 @@ class RecurrentLayer(TrainableLayer):
 
     def initialize(self, weights_initializer, bias_initializer) -> None:
         """Initialise both fully connected layers (each with its own fan-in and fan-out)."""
+        ### BEGIN SOLUTION implement RecurrentLayer.initialize: initialise both fully connected layers of eq. (3), each with its own sizes
         self.hidden_layer.initialize(weights_initializer, bias_initializer)
         self.output_layer.initialize(weights_initializer, bias_initializer)
+        ### END SOLUTION
 
     def calculate_regularization_loss(self) -> float:
         """The regularizer's norm of every weight it shrinks: `weights` and the output layer's weights."""
+        ### BEGIN SOLUTION implement RecurrentLayer.calculate_regularization_loss: the regularizer's norm of W plus that of V of eq. (3), 0 without a regularizer
         regularizer = getattr(self.optimizer, "regularizer", None)
         if regularizer is None:
             return 0.0
         return float(regularizer.norm(self.weights) + regularizer.norm(self.output_layer.weights))
+        ### END SOLUTION
 
     def checked_sequence(self, input_tensor) -> np.ndarray:
         """The input (T, input_size) with T >= 1, validated."""
@@ -91,6 +95,8 @@ class RecurrentLayer(TrainableLayer):
         """With an optimizer: one step for `weights` (gradient summed over time) and for the read-out."""
         hidden_optimizer, output_optimizer = self._layer_optimizers
         if hidden_optimizer is not None:
+            ### BEGIN SOLUTION implement RecurrentLayer.update_weights: one optimizer step for W with its gradient summed over time (eq. 8-9) and one for V
             self.hidden_layer.weights = hidden_optimizer.calculate_update(self.weights, self.gradient_weights)
             self.output_layer.weights = output_optimizer.calculate_update(
                 self.output_layer.weights, self.output_layer.gradient_weights)
+            ### END SOLUTION

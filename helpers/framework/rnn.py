@@ -36,6 +36,7 @@ class RNN(RecurrentLayer):
     def forward(self, input_tensor) -> np.ndarray:
         """(T, input_size) -> (T, output_size); the hidden state runs along the rows."""
         x = self.checked_sequence(input_tensor)
+        ### BEGIN SOLUTION implement RNN.forward: start from zeros or the remembered state, h_t = tanh(FC([x_t, h_(t-1)])) per step, store stacked inputs and states, read out y_t (eq. 3)
         h = self.hidden_state if self.memorize else np.zeros(self.hidden_size)
         stacked, states = [], [h]
         for x_t in x:
@@ -45,6 +46,7 @@ class RNN(RecurrentLayer):
         self.stacked_inputs, self.hidden_states = np.array(stacked), np.array(states)  # (T, D+H), (T+1, H)
         self.hidden_state = h
         return self.read_out(self.hidden_states[1:])
+        ### END SOLUTION
 
     def backward(self, error_tensor) -> np.ndarray:
         """(T, output_size) -> (T, input_size); sets the gradients and, with an optimizer, updates."""
@@ -63,15 +65,18 @@ def hidden_step_backward(layer: RNN, steps: np.ndarray, delta: np.ndarray) -> np
     the weight gradient of those rows in `layer.hidden_layer.gradient_weights` and returns the gradient
     of the stacked input [x_t, h_{t-1}] (n, D + H).
     """
+    ### BEGIN SOLUTION implement hidden_step_backward: restore the stored activations and stacked inputs of `steps`, back through TanH and the FC layer (eq. 6, 8-10)
     layer.tanh.activations = layer.hidden_states[steps + 1]
     layer.hidden_layer.input_tensor = layer.stacked_inputs[steps]
     return layer.hidden_layer.backward(layer.tanh.backward(delta))
+    ### END SOLUTION
 
 
 def backpropagate_through_time(layer: RNN, dh: np.ndarray):
     """Full BPTT, eq. (6)-(10): dh (T, H), the loss gradient of each h_t through its own output
     -> input gradient (T, D), untruncated weight gradient (D + H + 1, H), initial-state gradient (H,)."""
     T, D = len(dh), layer.input_size
+    ### BEGIN SOLUTION implement backpropagate_through_time: from t = T down to 1, delta_t = dh[t] + the gradient carried from t + 1, weight gradients summed (eq. 7-10)
     dx = np.empty((T, D))
     gradient = np.zeros_like(layer.weights)
     carried = np.zeros(layer.hidden_size)  # the gradient reaching h_t from step t + 1
@@ -80,6 +85,7 @@ def backpropagate_through_time(layer: RNN, dh: np.ndarray):
         gradient += layer.hidden_layer.gradient_weights
         dx[t], carried = d_stacked[:D], d_stacked[D:]
     return dx, gradient, carried
+    ### END SOLUTION
 
 
 def truncated_weight_gradient(layer: RNN, dh: np.ndarray, k: int) -> np.ndarray:
@@ -88,6 +94,7 @@ def truncated_weight_gradient(layer: RNN, dh: np.ndarray, k: int) -> np.ndarray:
     At lag j, row i of `delta` holds the gradient of output t = i + j's loss term at h_i; k < T.
     """
     T, D = len(dh), layer.input_size
+    ### BEGIN SOLUTION implement truncated_weight_gradient: every output's gradient backpropagated k steps, the weight gradients summed (eq. 15)
     gradient = np.zeros_like(layer.weights)
     delta = dh
     for lag in range(k):
@@ -95,3 +102,4 @@ def truncated_weight_gradient(layer: RNN, dh: np.ndarray, k: int) -> np.ndarray:
         gradient += layer.hidden_layer.gradient_weights
         delta = d_stacked[1:, D:]  # output t moves one step back; rows already at step 0 leave
     return gradient
+    ### END SOLUTION
