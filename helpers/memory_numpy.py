@@ -109,15 +109,19 @@ def init_parameters(input_size: int, hidden_size: int, num_classes: int, *, seed
 @checked(softmax_arguments)
 def softmax(z: np.ndarray) -> np.ndarray:
     """Softmax over the last axis, shifted by the maximum so that exp never overflows."""
+    ### BEGIN SOLUTION implement softmax: exp(z - max z) / sum exp(z - max z) over the last axis (eq. 2)
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+    ### END SOLUTION
 
 
 @checked(forward_arguments)
 def forward(params: dict, x, h0=None):
     """x (N, T, V), h0 (N, H) or None (zeros) -> logits (N, T, C) and (h (N, T, H), the RNN cache)."""
+    ### BEGIN SOLUTION implement forward: h_t by rnn_forward (eq. 1), then the logits p_t = h_t Wy + by (eq. 2)
     h, cache = rnn_forward(x, h0, params["Wx"], params["Wh"], params["b"])
     return h @ params["Wy"] + params["by"], (h, cache)
+    ### END SOLUTION
 
 
 @checked(loss_arguments)
@@ -129,6 +133,7 @@ def loss_and_gradients(params: dict, x, targets, h0=None) -> tuple[float, dict]:
     """
     logits, (h, cache) = forward(params, x, h0)
     N, T, C = logits.shape
+    ### BEGIN SOLUTION implement loss_and_gradients: the mean cross-entropy, dL/dp = (softmax - one-hot) / (N T), the read-out gradients, rnn_backward for the rest (eq. 3-4)
     probs = softmax(logits)
     picked = probs.reshape(N * T, C)[np.arange(N * T), targets.ravel()]
     loss = float(-np.mean(np.log(picked)))
@@ -137,27 +142,34 @@ def loss_and_gradients(params: dict, x, targets, h0=None) -> tuple[float, dict]:
     dz /= N * T
     grads = {"Wy": h.reshape(N * T, -1).T @ dz.reshape(N * T, C), "by": dz.sum(axis=(0, 1))}
     _, grads["h0"], grads["Wx"], grads["Wh"], grads["b"] = rnn_backward(dz @ params["Wy"].T, cache)
+    ### END SOLUTION
     return loss, grads
 
 
 @checked(clip_arguments)
 def clip_per_parameter(grads: dict, max_norm: float) -> dict:
     """Scale each gradient whose own norm exceeds `max_norm` down to norm `max_norm` (new dict)."""
+    ### BEGIN SOLUTION implement clip_per_parameter: each gradient times min(1, max_norm / its own norm) (eq. 5)
     return {name: g * min(1.0, max_norm / max(np.linalg.norm(g), 1e-300)) for name, g in grads.items()}
+    ### END SOLUTION
 
 
 @checked(clip_arguments)
 def clip_global(grads: dict, max_norm: float) -> dict:
     """Scale all gradients by one factor so that their joint norm is at most `max_norm` (new dict)."""
+    ### BEGIN SOLUTION implement clip_global: every gradient times min(1, max_norm / their joint norm) (eq. 6)
     total = global_norm(grads)
     scale = min(1.0, max_norm / total) if total > 0 else 1.0
     return {name: g * scale for name, g in grads.items()}
+    ### END SOLUTION
 
 
 @checked(gradients_arguments)
 def global_norm(grads: dict) -> float:
     """sqrt of the sum of all squared gradient entries."""
+    ### BEGIN SOLUTION implement global_norm: the joint norm, sqrt of the sum of all squared entries (eq. 6)
     return float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))
+    ### END SOLUTION
 
 
 def sgd_step(params: dict, grads: dict, lr: float) -> None:

@@ -83,6 +83,7 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     Returns next_h (N, H), next_c (N, H) and the cache for `lstm_step_backward`.
     """
     H = prev_h.shape[1]
+    ### BEGIN SOLUTION implement lstm_step_forward: a = x Wx + prev_h Wh + b, the gates i, f, g, o, next_c, tanh_c = tanh(next_c) and next_h (eq. 4-9)
     a = x @ Wx + prev_h @ Wh + b                   # (N, 4H) pre-activations of all gates
     i = sigmoid(a[:, :H])                          # input gate
     f = sigmoid(a[:, H:2 * H])                     # forget gate
@@ -91,6 +92,7 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     next_c = f * prev_c + i * g
     tanh_c = np.tanh(next_c)
     next_h = o * tanh_c
+    ### END SOLUTION
     cache = (x, prev_h, prev_c, Wx, Wh, i, f, g, o, tanh_c)
     return next_h, next_c, cache
 
@@ -103,6 +105,7 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
     Returns dx (N, D), dprev_h (N, H), dprev_c (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,).
     """
     x, prev_h, prev_c, Wx, Wh, i, f, g, o, tanh_c = cache
+    ### BEGIN SOLUTION implement lstm_step_backward: dc, the gate gradients da = [da_i, da_f, da_g, da_o], then dx, dprev_h, dprev_c, dWx, dWh, db (eq. 13-17)
     dc = dnext_c + dnext_h * o * (1.0 - tanh_c ** 2)   # all paths into c_t
     da = np.concatenate([
         dc * g * i * (1.0 - i),                          # input gate
@@ -116,6 +119,7 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
     dWx = x.T @ da
     dWh = prev_h.T @ da
     db = da.sum(axis=0)
+    ### END SOLUTION
     return dx, dprev_h, dprev_c, dWx, dWh, db
 
 
@@ -124,16 +128,18 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     """Run an LSTM over a batch of sequences.
 
     x: (N, T, D), h0: (N, H), Wx: (D, 4H), Wh: (H, 4H), b: (4H,), c0: (N, H) or None (zeros).
-    Returns h (N, T, H), the hidden states of every step, and the cache for `lstm_backward`;
-    the last cell state is ``cache[-1]`` (N, H).
+    Returns h (N, T, H), the hidden states of every step, and the cache for `lstm_backward`,
+    (the list of the steps' caches, c_T): the last cell state is ``cache[-1]`` (N, H).
     """
     N, T, _ = x.shape
     h = np.empty((N, T, h0.shape[1]), dtype=np.result_type(x, h0, Wx, np.float32))
+    ### BEGIN SOLUTION implement lstm_forward: lstm_step_forward for t = 1..T from (h0, c0), h[:, t] = h_t, one cache per step (eq. 4-9)
     prev_h, prev_c, steps = h0, c0, []
     for t in range(T):
         prev_h, prev_c, step_cache = lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
         h[:, t] = prev_h
         steps.append(step_cache)
+    ### END SOLUTION
     return h, (steps, prev_c)
 
 
@@ -147,6 +153,7 @@ def lstm_backward(dh, cache):
     """
     steps, _ = cache
     N, T, H = dh.shape
+    ### BEGIN SOLUTION implement lstm_backward: lstm_step_backward from t = T down to 1 on dh_t plus the carried dh and dc, weight gradients summed over time (eq. 12, 16, 18)
     dx = np.empty((N, T, steps[0][0].shape[1]), dtype=dh.dtype)
     dWx, dWh, db = 0.0, 0.0, 0.0
     dprev_h, dprev_c = np.zeros((N, H), dh.dtype), np.zeros((N, H), dh.dtype)
@@ -154,4 +161,5 @@ def lstm_backward(dh, cache):
         dx[:, t], dprev_h, dprev_c, dWx_t, dWh_t, db_t = lstm_step_backward(
             dh[:, t] + dprev_h, dprev_c, steps[t])
         dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    ### END SOLUTION
     return dx, dprev_h, dWx, dWh, db, dprev_c

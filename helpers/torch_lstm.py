@@ -41,21 +41,25 @@ class LSTM(nn.Module):
         self.output_size = validate.positive_int("output_size", output_size)
         self.forget_bias = validate.real("forget_bias", forget_bias)
         D, H, O = self.input_size, self.hidden_size, self.output_size
+        ### BEGIN SOLUTION implement LSTM.__init__: nn.Parameter W_kx (D, H), W_kh (H, H), b_k (H,) for k in g, i, f, o and the read-out W_ph (H, O), b_p (O,) (eq. 4-10)
         for k in ("g", "i", "f", "o"):
             self.register_parameter(f"W_{k}x", nn.Parameter(torch.empty(D, H)))
             self.register_parameter(f"W_{k}h", nn.Parameter(torch.empty(H, H)))
             self.register_parameter(f"b_{k}", nn.Parameter(torch.empty(H)))
         self.W_ph = nn.Parameter(torch.empty(H, O))
         self.b_p = nn.Parameter(torch.empty(O))
+        ### END SOLUTION
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Uniform in [-1/sqrt(H), 1/sqrt(H)] (torch's global generator); b_f = forget_bias."""
+        ### BEGIN SOLUTION implement LSTM.reset_parameters: every parameter uniform in [-1/sqrt(H), 1/sqrt(H)], then b_f = forget_bias (eq. 6)
         bound = 1.0 / math.sqrt(self.hidden_size)
         with torch.no_grad():
             for parameter in self.parameters():
                 parameter.uniform_(-bound, bound)
             self.b_f.fill_(self.forget_bias)
+        ### END SOLUTION
 
     def initial_state(self, x: torch.Tensor, state):
         """(h0, c0) for a batch x (B, T, D): zeros when `state` is None, else the checked pair."""
@@ -69,23 +73,27 @@ class LSTM(nn.Module):
 
     def step(self, x_t, h, c):
         """One step of eq. (4)-(9): x_t (B, D), h, c (B, H) -> h, c and the gates (g, i, f, o)."""
+        ### BEGIN SOLUTION implement LSTM.step: the gates g, i, f, o from x_t and h, then c and h (eq. 4-9)
         g = torch.tanh(x_t @ self.W_gx + h @ self.W_gh + self.b_g)      # (4) candidate
         i = torch.sigmoid(x_t @ self.W_ix + h @ self.W_ih + self.b_i)   # (5) input gate
         f = torch.sigmoid(x_t @ self.W_fx + h @ self.W_fh + self.b_f)   # (6) forget gate
         o = torch.sigmoid(x_t @ self.W_ox + h @ self.W_oh + self.b_o)   # (7) output gate
         c = g * i + c * f                                               # (8) cell state
         h = torch.tanh(c) * o                                           # (9) hidden state
+        ### END SOLUTION
         return h, c, (g, i, f, o)
 
     def forward(self, x, state=None):
         """x (B, T, D), state None or (h0, c0) -> p (B, T, O) (eq. 10), (h_T, c_T) each (B, H)."""
         x = checked_sequence("x", x, self.input_size, self.W_ph)
         h, c = self.initial_state(x, state)
+        ### BEGIN SOLUTION implement LSTM.forward: self.step through time from (h0, c0), then p_t = h_t W_ph + b_p for every step (eq. 10)
         hs = []
         for x_t in x.unbind(1):
             h, c, _ = self.step(x_t, h, c)
             hs.append(h)
         p = torch.stack(hs, dim=1) @ self.W_ph + self.b_p               # (10)
+        ### END SOLUTION
         return p, (h, c)
 
     @torch.no_grad()

@@ -11,18 +11,16 @@ RECURRENT = "helpers.framework.recurrent.RecurrentLayer."
 FAST = "helpers.torch_lstm.LSTMRecurrence.backward"
 
 BUGS = [
-    # check:parameters: the count 4(dn + n^2 + n) against the models
+    # check:parameters: lstm_cell_parameters (question 1.5b) against the layer's weights and nn.LSTM
     Bug("one bias too many per gate in the formula", "return 4 * (d * n + n * n + n)", "return 4 * (d * n + n * n + 2 * n)",
         "parameters", "parameter count"),
     Bug("recurrent matrices left out", "return 4 * (d * n + n * n + n)", "return 4 * (d * n + n)", "parameters",
         "parameter count"),
     Bug("three gates instead of four", "return 4 * (d * n + n * n + n)", "return 3 * (d * n + n * n + n)", "parameters",
         "parameter count"),
-    Bug("from-scratch LSTM without the forget-gate bias", "        self.register_parameter(f\"b_{k}\", nn.Parameter(torch.empty(H)))",
-        "        if k != \"f\":\n            self.register_parameter(f\"b_{k}\", nn.Parameter(torch.empty(H)))\n"
-        "        else:\n            self.b_f = torch.zeros(H)", "parameters", "parameter count",
-        target="helpers.torch_lstm.LSTM.__init__"),
     Bug("input matrices counted as n x n", "return 4 * (d * n + n * n + n)", "return 4 * (n * n + n * n + n)", "parameters",
+        "parameter count"),
+    Bug("one recurrent matrix for all gates", "return 4 * (d * n + n * n + n)", "return 4 * (d * n + n) + n * n", "parameters",
         "parameter count"),
     # check:step: lstm_step_backward by finite differences, one row per gate
     Bug("forget gate from c_t instead of c_{t-1}", "dc * prev_c * f * (1.0 - f)", "dc * (f * prev_c + i * g) * f * (1.0 - f)",
@@ -94,13 +92,26 @@ BUGS = [
     Bug("L2 gradient as 2 alpha w (the norm's derivative)", "return self.alpha * validate.array",
         "return 2 * self.alpha * validate.array", "optimizer", "L2-regularized",
         target="helpers.framework.regularizers.L2_Regularizer.calculate_gradient"),
+    # check:init: the from-scratch LSTM's parameters (names, shapes) and their initialisation (sheet 001 c)
+    Bug("from-scratch LSTM without the forget-gate bias", "            self.register_parameter(f\"b_{k}\", nn.Parameter(torch.empty(H)))",
+        "            if k != \"f\":\n                self.register_parameter(f\"b_{k}\", nn.Parameter(torch.empty(H)))\n"
+        "            else:\n                self.b_f = torch.zeros(H)", "init", "b_f has shape"),
+    Bug("recurrent matrices shaped like the input matrices", "nn.Parameter(torch.empty(H, H))", "nn.Parameter(torch.empty(D, H))",
+        "init", r"W_[gifo]h has shape"),
+    Bug("read-out bias not a parameter", "self.b_p = nn.Parameter(torch.empty(O))", "self.b_p = torch.zeros(O)", "init",
+        "b_p has shape"),
+    Bug("forget-gate bias not set from forget_bias", "self.b_f.fill_(self.forget_bias)", "self.b_f.fill_(1.0)", "init",
+        "forget_bias"),
+    Bug("parameters drawn from [0, bound)", "parameter.uniform_(-bound, bound)", "parameter.uniform_(0.0, bound)", "init",
+        "uniform in"),
+    Bug("bound 1/H instead of 1/sqrt(H)", "bound = 1.0 / math.sqrt(self.hidden_size)", "bound = 1.0 / self.hidden_size", "init",
+        "uniform in"),
     # check:torch: the PyTorch LSTM vs NumPy, vs torch.nn.LSTM, FastLSTM vs LSTM
     Bug("torch: forget gate dropped from the cell update", "c = g * i + c * f ", "c = g * i + c ", "torch", TORCH_MESSAGE),
     Bug("torch: h without the tanh of the cell", "h = torch.tanh(c) * o ", "h = c * o ", "torch", TORCH_MESSAGE),
     Bug("torch: forget gate reads the input gate's recurrent matrix", "h @ self.W_fh + self.b_f", "h @ self.W_ih + self.b_f",
         "torch", TORCH_MESSAGE),
-    Bug("torch: c0 ignored", "        h, c = self.initial_state(x, state)\n        hs = []",
-        "        h, c = self.initial_state(x, state)\n        c = torch.zeros_like(c)\n        hs = []", "torch", TORCH_MESSAGE),
+    Bug("torch: c0 ignored", "        hs = []\n", "        c = torch.zeros_like(c)\n        hs = []\n", "torch", TORCH_MESSAGE),
     Bug("torch: read-out of the cell state", "p = torch.stack(hs, dim=1) @ self.W_ph + self.b_p",
         "p = torch.stack(hs, dim=1).tanh() @ self.W_ph + self.b_p", "torch", TORCH_MESSAGE),
     Bug("fast: candidate gradient not doubled", "torch.mul(dc, i, out=ds_g).mul_(2.0)", "torch.mul(dc, i, out=ds_g)",

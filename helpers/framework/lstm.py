@@ -44,8 +44,9 @@ class LSTM(RecurrentLayer):
         """(T, input_size) -> (T, output_size); hidden and cell state run along the rows."""
         x = self.checked_sequence(input_tensor)
         H = self.hidden_size
-        h, c = (self.hidden_state, self.cell_state) if self.memorize else (np.zeros(H), np.zeros(H))
         rows = {name: [] for name in ("stacked", "i", "f", "g", "o", "c_prev", "tanh_c", "h")}
+        ### BEGIN SOLUTION implement LSTM.forward: from zeros (with memorize: the last h, c), per row the gates, c_t and h_t, appended to rows (eq. 4-9)
+        h, c = (self.hidden_state, self.cell_state) if self.memorize else (np.zeros(H), np.zeros(H))
         for x_t in x:
             stacked = np.concatenate([x_t, h])[None]                  # (1, D + H)
             a = self.hidden_layer.forward(stacked)                    # (1, 4H)
@@ -58,8 +59,9 @@ class LSTM(RecurrentLayer):
             h = o * tanh_c
             for name, value in zip(rows, (stacked[0], i, f, g, o, c_prev, tanh_c, h)):
                 rows[name].append(value)
-        self._stored = {name: np.array(values) for name, values in rows.items()}   # (T, ...) each
         self.hidden_state, self.cell_state = h, c
+        ### END SOLUTION
+        self._stored = {name: np.array(values) for name, values in rows.items()}   # (T, ...) each
         return self.read_out(self._stored["h"])
 
     def backward(self, error_tensor) -> np.ndarray:
@@ -79,6 +81,7 @@ class LSTM(RecurrentLayer):
         `hidden_layer.gradient_weights` and returns the gradients of [x_t, h_{t-1}] (n, D + H) and c_{t-1} (n, H).
         """
         s = {name: values[steps] for name, values in self._stored.items()}
+        ### BEGIN SOLUTION implement LSTM._cell_step_backward: dc through tanh(c_t), the gate layers' backward, then hidden_layer.backward (eq. 13-15, 17)
         self.cell_tanh.activations = s["tanh_c"]
         dc = dc + self.cell_tanh.backward(dh * s["o"])               # every path into c_t
         for layer, name in ((self.input_gate, "i"), (self.forget_gate, "f"),
@@ -90,10 +93,12 @@ class LSTM(RecurrentLayer):
                              self.output_gate.backward(dh * s["tanh_c"])], axis=1)   # (n, 4H)
         self.hidden_layer.input_tensor = s["stacked"]
         return self.hidden_layer.backward(da), dc * s["f"]
+        ### END SOLUTION
 
     def _backpropagate_through_time(self, dh):
         """Full BPTT: dh (T, H) -> input gradient (T, D) and the untruncated weight gradient."""
         T, D = len(dh), self.input_size
+        ### BEGIN SOLUTION implement LSTM._backpropagate_through_time: _cell_step_backward from t = T down to 1, carrying dh and dc, summing the weight gradient (eq. 12, 16, 18)
         dx = np.empty((T, D))
         gradient = np.zeros_like(self.weights)
         carried_h, carried_c = np.zeros(self.hidden_size), np.zeros(self.hidden_size)
@@ -103,6 +108,7 @@ class LSTM(RecurrentLayer):
             dx[t], carried_h, carried_c = d_stacked[0, :D], d_stacked[0, D:], d_c[0]
         self.gradient_hidden_state, self.gradient_cell_state = carried_h, carried_c
         return dx, gradient
+        ### END SOLUTION
 
     def _truncated_weight_gradient(self, dh) -> np.ndarray:
         """Weight gradient of BPTT(k): every output t backpropagated k steps, all outputs at once.
@@ -111,6 +117,7 @@ class LSTM(RecurrentLayer):
         t = i + j at h_i / c_i.
         """
         T, D = len(dh), self.input_size
+        ### BEGIN SOLUTION implement LSTM._truncated_weight_gradient: every output's gradient sent back bptt_length steps only, the weight gradients of all lags summed (eq. 12-16)
         gradient = np.zeros_like(self.weights)
         delta_h, delta_c = dh, np.zeros_like(dh)
         for lag in range(self.bptt_length):
@@ -118,3 +125,4 @@ class LSTM(RecurrentLayer):
             gradient += self.hidden_layer.gradient_weights
             delta_h, delta_c = d_stacked[1:, D:], d_c[1:]  # output t moves one step back
         return gradient
+        ### END SOLUTION
