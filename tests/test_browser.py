@@ -4,6 +4,8 @@ One Lab server for the session (127.0.0.1, a free port, a token, quick mode, the
 `jupyter-config/`), serving copies of the notebooks so that saving never touches the repository.
 For every notebook: open it (no "Select Kernel" dialog, no news prompt), Run All, wait for the
 kernel, no error output; in every widget panel change a control, press Run, see the output change.
+The student edition of one assignment (nbgrader release, its stubbed `helpers` beside it) runs too:
+no nbgrader interface, and the stubs' errors appear exactly where a headless run puts them.
 Screenshots go to test-artifacts/browser/.
 """
 from __future__ import annotations
@@ -26,7 +28,9 @@ import nbformat
 import pytest
 
 from conftest import NOTEBOOKS, ROOT
+from helpers.course import bundle
 from helpers.export.pdf import DEBIAN_PACKAGES, missing_tools
+from helpers.run_notebooks import KERNEL, workbook_environment
 from pdf_checks import leaked_lines, pdf_text
 from system_tools import require
 
@@ -38,12 +42,23 @@ ARTIFACTS = ROOT / "test-artifacts" / "browser"
 NEWS_PLUGIN = "@jupyterlab/apputils-extension:announcements"
 RUN_TIMEOUT_MS = 300_000  # one notebook, Run All, quick mode
 SERVER_START_TIMEOUT = 90  # seconds
+STUDENT_ASSIGNMENT = "01_activations"  # the student edition run in the browser (the quickest)
+STUDENT_NOTEBOOK = f"student/{STUDENT_ASSIGNMENT}/{STUDENT_ASSIGNMENT}.ipynb"
 
 
 def browser_params():
     """The fixture notebook and every workbook notebook, as paths relative to the Lab root."""
     return [pytest.param(f"fixtures/{FIXTURE.name}", id=FIXTURE.stem)] + [
         pytest.param(f"notebooks/{path.name}", id=path.stem) for path in NOTEBOOKS]
+
+
+def release_student_edition(course: Path, assignment: str) -> Path:
+    """`make student` for one assignment (default setting): its nbgrader release folder."""
+    bundle.write_config(course)
+    bundle.write_source(course, assignment, bundle.assignments(), bundle.helpers_regions(), "reference")
+    done = bundle.nbgrader(course, "generate_assignment", assignment, "--force")
+    assert done.returncode == 0, f"nbgrader generate_assignment {assignment}:\n{done.stdout}{done.stderr}"
+    return course / "release" / assignment
 
 
 def free_port() -> int:
@@ -83,6 +98,8 @@ def lab(tmp_path_factory):
     for path in NOTEBOOKS:
         shutil.copy(path, root / "notebooks")
     (root / "figures").symlink_to(ROOT / "figures")  # markdown may show ../figures/*.png
+    release = release_student_edition(tmp_path_factory.mktemp("course"), STUDENT_ASSIGNMENT)
+    shutil.copytree(release, root / "student" / STUDENT_ASSIGNMENT)
     port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ,
            "JUPYTER_CONFIG_PATH": str(ROOT / "jupyter-config"),  # what `make lab` sets
@@ -176,6 +193,32 @@ SHOWN_ERRORS = """() => {
         }
     }
     return errors;
+}"""
+
+
+# Per code cell (index among all cells) with an error output: "ename: evalue".
+ERRORS_BY_CELL = """() => {
+    const errors = {};
+    const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+    for (let index = 0; index < cells.length; index++) {
+        const cell = cells.get(index);
+        if (cell.type !== 'code') continue;
+        for (let i = 0; i < cell.outputs.length; i++) {
+            const output = cell.outputs.get(i).toJSON();
+            if (output.output_type === 'error') errors[index] = `${output.ename}: ${output.evalue}`;
+        }
+    }
+    return errors;
+}"""
+
+
+# Select cell `index` and run it and every cell below (Run → Run Selected Cell and All Below);
+# resolves when the run has stopped (at the end or at the first error, as Lab's runs do).
+RUN_FROM_CELL = """async (index) => {
+    const notebook = window.jupyterapp.shell.currentWidget.content;
+    notebook.activeCellIndex = index;
+    notebook.mode = 'command';
+    await window.jupyterapp.commands.execute('notebook:run-all-below');
 }"""
 
 
@@ -343,3 +386,50 @@ def test_lab_exports_the_run_notebook_as_pdf(page, lab):
     assert " ".join(text[:300].split()).startswith("Export fixture: symbols σ ⊙ ∂")  # workbook template
     assert leaked_lines(text, notebook) == []
     assert len(re.findall(r"mean \|y\| = \d", text)) == 1, "only the static cell's result belongs"
+
+
+def headless_errors(path: Path) -> dict[str, str]:
+    """Cell index -> "ename: evalue" of every error when the notebook at `path` runs headless in its
+    folder (quick mode, errors allowed), as nbgrader's autograder runs it."""
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    with workbook_environment(quick=True):
+        NotebookClient(notebook, timeout=600, kernel_name=KERNEL, allow_errors=True,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    return {str(index): f"{output.ename}: {output.evalue}" for index, cell in enumerate(notebook.cells)
+            for output in cell.get("outputs", []) if output.output_type == "error"}
+
+
+def test_student_edition_runs_in_lab_with_the_stub_errors_where_expected(page, lab):
+    expected = headless_errors(lab.root / STUDENT_NOTEBOOK)
+    notebook = nbformat.read(lab.root / STUDENT_NOTEBOOK, as_version=4)
+    exercise_checks = {str(index) for index, cell in enumerate(notebook.cells)
+                       if cell.metadata.get("nbgrader", {}).get("grade")
+                       and not cell.metadata["nbgrader"].get("solution") and cell.cell_type == "code"}
+    assert exercise_checks, "the student edition has no autograded check"
+    with screenshot_on_failure(page, "student-edition"), kernels_shut_down_afterwards(lab):
+        open_notebook(page, lab, STUDENT_NOTEBOOK)
+        assert_no_dialogs(page)
+        chrome = page.locator("#jp-top-panel, #jp-menu-panel, .jp-NotebookPanel-toolbar, .jp-SideBar")
+        assert chrome.get_by_text(re.compile("nbgrader|Validate|Assignment|Formgrader|Courses", re.I)).count() == 0, \
+            "nbgrader's interface shows in the student's Lab"
+        run_all_and_wait(page)   # Lab stops a run at the first error: go on below it, as a student would
+        shown: dict[str, str] = {}
+        while True:
+            new = {index: error for index, error in page.evaluate(ERRORS_BY_CELL).items() if index not in shown}
+            if not new:
+                break
+            shown.update(new)
+            after = max(int(index) for index in new) + 1
+            if after >= len(notebook.cells):
+                break
+            page.evaluate(RUN_FROM_CELL, after)
+            page.wait_for_function(KERNEL_IDLE, timeout=RUN_TIMEOUT_MS, polling=250)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "student-edition.png"))
+    assert shown == expected, f"errors in Lab {shown} differ from the headless run {expected}"
+    assert exercise_checks <= set(shown), f"checks that did not fail on the stubs: {exercise_checks - set(shown)}"
+    wrong = {index: error for index, error in shown.items()
+             if not error.startswith("NotImplementedError: implement")}
+    assert not wrong, f"errors other than the stubs' NotImplementedError: {wrong}"
