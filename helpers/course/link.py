@@ -42,6 +42,9 @@ def install(dotted: str, new) -> None:
         for attribute, value in list(vars(module).items()):
             if value is old:
                 setattr(module, attribute, new)
+            elif isinstance(value, type) and isinstance(old, type) and old in value.__bases__:
+                # a helpers subclass (FastLSTM of LSTM) inherits from the new class from now on
+                value.__bases__ = tuple(new if base is old else base for base in value.__bases__)
     installed[dotted] = new
 
 
