@@ -123,8 +123,10 @@ BUGS = [
         "self.hidden_layer.weights = hidden_optimizer.calculate_update(\n"
         "                hidden_optimizer.calculate_update(self.weights, self.gradient_weights), self.gradient_weights)",
         "optimizer", "weights update"),
-    Bug("L2 gradient with the wrong sign", "return self.alpha * validate.array", "return -self.alpha * validate.array", "optimizer", "update",
-        target="helpers.framework.regularizers.L2_Regularizer.calculate_gradient"),
+    Bug("regularization loss counts the read-out twice",
+        "return float(regularizer.norm(self.weights) + regularizer.norm(self.output_layer.weights))",
+        "return float(regularizer.norm(self.weights) + 2 * regularizer.norm(self.output_layer.weights))", "optimizer",
+        "calculate_regularization_loss"),
     # check:initialize: fan-in / fan-out and the accessor names
     Bug("hidden layer initialised with the read-out's sizes", "self.hidden_layer.initialize(weights_initializer, bias_initializer)",
         "self.output_layer.initialize(weights_initializer, bias_initializer)", "initialize", "initialize"),
