@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from helpers import plots, validate
 from helpers.checked import checked
+from helpers.course import link
 from helpers.data import DIGITS, PALINDROME_ENCODINGS, train_validation_test_palindromes
 from helpers.history import STOP_TARGET, History
 from helpers.memory import bootstrap_interval  # noqa: F401  (one bootstrap for both sweeps)
@@ -201,14 +202,18 @@ def accuracy_arguments(model, inputs, targets) -> dict:
 @checked(logits_arguments)
 def last_step_logits(model: torch.nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     """Logits of the last time step only: inputs (N, T-1, D) -> p^(T-1) (N, 10)."""
+    ### BEGIN SOLUTION implement last_step_logits: the read-out p^(T-1) of the last step only, (N, 10) (eq. 2)
     return model.last_step_output(inputs)[0]
+    ### END SOLUTION
 
 
 @checked(accuracy_arguments)
 def accuracy(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
     """Fraction of sequences whose last digit the model predicts (arg-max of the last logits)."""
     with torch.no_grad():
+        ### BEGIN SOLUTION implement accuracy: the fraction of sequences with arg-max of p^(T-1) equal to y = d_T (eq. 2)
         return float((last_step_logits(model, inputs).argmax(dim=1) == targets).float().mean())
+        ### END SOLUTION
 
 
 def train(cfg, on_step=None, progress: bool = False, model: torch.nn.Module | None = None) -> History:
@@ -239,7 +244,9 @@ def train(cfg, on_step=None, progress: bool = False, model: torch.nn.Module | No
         return inputs[index], targets[index]
 
     def loss_fn(model, batch):
+        ### BEGIN SOLUTION implement the training loss: mean cross-entropy of the last step's logits, -log softmax(p^(T-1))[d_T] (eq. 2)
         return F.cross_entropy(last_step_logits(model, batch[0]), batch[1])
+        ### END SOLUTION
 
     history = fit(model, optimizer, next_batch, loss_fn, c.max_steps, clip_norm=c.max_norm,
                   evaluate=lambda m: {"accuracy": accuracy(m, validation_inputs, validation_targets)},
@@ -332,11 +339,17 @@ def _shut_pools_down() -> None:
 def run_many(configs, *, workers: int = 1, cache_dir=None) -> list[History]:
     """`run` for every configuration, in order. Runs not stored yet train in `workers` processes
     when `workers` > 1; every run trains on one torch thread either way (`fit`'s rule), so a worker
-    and a direct call give the same numbers. `from_cache` is True only for the runs that were
-    already stored before this call."""
+    and a direct call give the same numbers. When a notebook's own code replaced helpers objects
+    (`helpers.course.link.installed`), the runs train in this process: a worker would import helpers
+    afresh, without that code. `from_cache` is True only for the runs that were already stored
+    before this call."""
     configs = [as_config(c) for c in configs]
     workers = validate.positive_int("workers", workers)
     to_train = [c for c in configs if not is_cached(c.to_dict(), cache_dir)]
+    if workers > 1 and len(to_train) > 1 and link.installed:
+        print(f"run_many: your code replaces helpers' {', '.join(sorted(link.installed))}; "
+              f"{len(to_train)} runs train in this process instead of {workers} workers")
+        workers = 1
     if workers > 1 and len(to_train) > 1:
         try:
             list(_pool(workers).map(_run_in_worker, to_train, [cache_dir] * len(to_train)))

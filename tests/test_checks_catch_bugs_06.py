@@ -2,7 +2,7 @@
 
 Bugs in a teaching copy of the notebook (regularizers, Dropout, BatchNormalization, the convolution and
 pooling functions) are injected into its cell; bugs in code the checks reach through `helpers` (the
-optimizer, the Conv penalty in a network, the network, save/load) are injected there with `target`.
+optimizer, the Conv penalty, the network, save/load) are injected there with `target`.
 """
 from __future__ import annotations
 
@@ -11,39 +11,34 @@ from conftest import ROOT
 
 NOTEBOOK = ROOT / "notebooks" / "06_regularization_lenet.ipynb"
 OPTIMIZER = "helpers.framework.optimizers.Optimizer.calculate_update"
-CONV = "helpers.framework.conv."
 NETWORK = "helpers.framework.network."
 
 BUGS = [
     # check:regularizers: update (3), gradients (2), network loss (4)
-    Bug("L2 gradient with the factor 2", 'return self.alpha * validate.array("weights", weights)',
-        'return 2 * self.alpha * validate.array("weights", weights)', "regularizers", "L2"),
-    Bug("L1 gradient alpha * w", 'return self.alpha * np.sign(validate.array("weights", weights))',
-        'return self.alpha * validate.array("weights", weights)', "regularizers", "L1"),
-    Bug("L2 norm without alpha", 'return float(self.alpha * np.sum(validate.array("weights", weights) ** 2))',
-        'return float(np.sum(validate.array("weights", weights) ** 2))', "regularizers", "L2"),
-    Bug("penalty at the updated weights", "self.regularizer.calculate_gradient(weights)",
+    Bug("L2 gradient with the factor 2", "return self.alpha * w\n", "return 2 * self.alpha * w\n", "regularizers",
+        "L2"),
+    Bug("L1 gradient alpha * w", "return self.alpha * np.sign(w)", "return self.alpha * w", "regularizers", "L1"),
+    Bug("L2 norm without alpha", "return float(self.alpha * np.sum(w ** 2))", "return float(np.sum(w ** 2))",
+        "regularizers", "L2"),
+    Bug("penalty at the updated weights", "self.regularizer.calculate_gradient(weight_tensor)",
         "self.regularizer.calculate_gradient(updated)", "regularizers", "step 1", target=OPTIMIZER),
     Bug("penalty inside Adam's moments",
-        ("updated = self._step(weights, gradient)",
-         "updated = updated - self.learning_rate * self.regularizer.calculate_gradient(weights)"),
-        ("updated = self._step(weights, gradient if self.regularizer is None else "
-         "gradient + self.regularizer.calculate_gradient(weights))", "pass"),
+        ("updated = self._step(weight_tensor, gradient_tensor)",
+         "updated = updated - self.learning_rate * self.regularizer.calculate_gradient(weight_tensor)"),
+        ("updated = self._step(weight_tensor, gradient_tensor if self.regularizer is None else "
+         "gradient_tensor + self.regularizer.calculate_gradient(weight_tensor))", "pass"),
         "regularizers", "Adam", target=OPTIMIZER),
-    Bug("Conv penalty without its bias", "regularizer.norm(self._weights) + regularizer.norm(self._bias)",
-        "regularizer.norm(self._weights)", "regularizers", "network loss",
-        target=CONV + "Conv.calculate_regularization_loss"),
     Bug("network loss without the penalties", " + self.calculate_regularization_loss()", "", "regularizers",
         "network loss", target=NETWORK + "NeuralNetwork.forward"),
     # check:dropout
     Bug("no 1/p scaling", "< self.probability) / self.probability", "< self.probability) * 1.0", "dropout",
         r"E\[y\]"),
-    Bug("units kept with probability 1 - p", "(np.random.random_sample(x.shape) < self.probability)",
-        "(np.random.random_sample(x.shape) >= self.probability)", "dropout", r"E\[y\]|probability p"),
-    Bug("backward ignores the mask", "return error_like(error_tensor, self.mask) * self.mask",
-        "return error_like(error_tensor, self.mask) / self.probability", "dropout", "backward|input"),
-    Bug("testing phase scales by p", "self.mask = np.ones_like(x, dtype=float)\n            return x\n",
-        "self.mask = np.ones_like(x, dtype=float)\n            return x * self.probability\n", "dropout", "identity"),
+    Bug("units kept with probability 1 - p", "(np.random.random_sample(input_tensor.shape) < self.probability)",
+        "(np.random.random_sample(input_tensor.shape) >= self.probability)", "dropout", r"E\[y\]|probability p"),
+    Bug("backward ignores the mask", "return error_tensor * self.mask", "return error_tensor / self.probability",
+        "dropout", "backward|input"),
+    Bug("testing phase scales by p", "            return input_tensor\n",
+        "            return input_tensor * self.probability\n", "dropout", "identity"),
     Bug("masks drawn in the testing phase too", "if self.testing_phase:\n            self.mask = np.ones_like",
         "if False:\n            self.mask = np.ones_like", "dropout", "identity"),
     # check:batchnorm
@@ -71,6 +66,9 @@ BUGS = [
     Bug("bias gradient as a mean", "d_bias = e.sum(axis=1)", "d_bias = e.mean(axis=1)", "conv", "bias"),
     Bug("weight gradient averaged over the batch", "d_weights = (e @ cols.T).reshape(weights.shape)",
         "d_weights = (e @ cols.T).reshape(weights.shape) / error.shape[0]", "conv", "weights"),
+    Bug("Conv penalty without its bias",
+        ("norm of the weights plus that of the bias", "regularizer.norm(self._weights) + regularizer.norm(self._bias)"),
+        ("norm of the weights plus that of the bias", "regularizer.norm(self._weights)"), "conv", "Conv penalty"),
     # check:pooling
     Bug("flat index with the height", "return out, rows * x.shape[3] + cols", "return out, rows * x.shape[2] + cols",
         "pooling", "input"),
@@ -84,6 +82,21 @@ BUGS = [
         "best = np.zeros(candidates.shape[1:], dtype=int)", "pooling", "output|input"),
     Bug("min pooling", "best = candidates.argmax(axis=0)", "best = candidates.argmin(axis=0)", "pooling",
         "output|input"),
+    # check:lenet
+    Bug("ReLU after the pooling", "net.append_layer(ReLU())\n        net.append_layer(Pooling((2, 2), (2, 2)))",
+        "net.append_layer(Pooling((2, 2), (2, 2)))\n        net.append_layer(ReLU())", "lenet", "layers must be"),
+    Bug("batch norm after the ReLU",
+        ("        if batch_norm:\n            net.append_layer(BatchNormalization(kernels))\n", "        net.append_layer(Pooling"),
+        ("", "        if batch_norm:\n            net.append_layer(BatchNormalization(kernels))\n        net.append_layer(Pooling"),
+        "lenet", "layers must be"),
+    Bug("no SoftMax", "    net.append_layer(SoftMax())\n", "", "lenet", "layers must be"),
+    Bug("strided convolutions", "Conv((1, 1), (channels, kernel_size, kernel_size), kernels)",
+        "Conv((2, 2), (channels, kernel_size, kernel_size), kernels)", "lenet", "stride 1"),
+    Bug("first fully connected width after one pooling", "width = channels * (image_size // 4) ** 2",
+        "width = channels * (image_size // 2) ** 2", "lenet", "fully connected"),
+    Bug("regularizer left out", "        optimizer.add_regularizer(", "        (", "lenet", "L2_Regularizer"),
+    Bug("Xavier instead of He", "NeuralNetwork(optimizer, He(), Constant(0.1))",
+        "NeuralNetwork(optimizer, Xavier(), Constant(0.1))", "lenet", "initializers"),
     # check:saveload
     Bug("load forgets the data layer", "net.data_layer = data_layer", "net.data_layer = None", "saveload",
         "data layer", target=NETWORK + "load"),

@@ -10,7 +10,9 @@ from helpers.framework.base import TrainableLayer, checked_initializer, own_copy
 
 def same_padding(kernel_size: int) -> tuple[int, int]:
     """Zeros before and after an axis so that a stride-1 correlation keeps its length: ((m-1)//2, m//2)."""
+    ### BEGIN SOLUTION implement same_padding: m - 1 zeros, floor((m-1)/2) before and floor(m/2) after (eq. 10)
     return (kernel_size - 1) // 2, kernel_size // 2
+    ### END SOLUTION
 
 
 def im2col(x_pad: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
@@ -19,11 +21,13 @@ def im2col(x_pad: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
     x_pad[b, c, sy u + i, sx v + j]. One slice per kernel entry (i, j), no loop over pixels."""
     (m, n), (sy, sx), (u, v) = kernel, stride, out_size
     b, c = x_pad.shape[:2]
+    ### BEGIN SOLUTION implement im2col: cols[(c, i, j), (b, u, v)] = x_pad[b, c, sy u + i, sx v + j], one strided slice per kernel entry (eq. 9)
     cols = np.empty((c, m, n, b, u, v))
     for i in range(m):
         for j in range(n):
             cols[:, i, j] = x_pad[:, :, i:i + sy * u:sy, j:j + sx * v:sx].transpose(1, 0, 2, 3)
     return cols.reshape(c * m * n, b * u * v)
+    ### END SOLUTION
 
 
 def col2im(cols: np.ndarray, padded_shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
@@ -32,12 +36,14 @@ def col2im(cols: np.ndarray, padded_shape: tuple[int, ...], kernel: tuple[int, i
     x_pad (B, C, Y', X') it was read from (windows that overlap add up)."""
     (m, n), (sy, sx), (u, v) = kernel, stride, out_size
     b, c, y_pad, x_pad = padded_shape
+    ### BEGIN SOLUTION implement col2im: add every entry of cols back onto the x_pad position im2col read it from; overlaps add (eq. 12)
     cols = cols.reshape(c, m, n, b, u, v)
     summed = np.zeros((c, b, y_pad, x_pad))
     for i in range(m):
         for j in range(n):
             summed[:, :, i:i + sy * u:sy, j:j + sx * v:sx] += cols[:, i, j]
     return summed.transpose(1, 0, 2, 3)
+    ### END SOLUTION
 
 
 def correlate(x: np.ndarray, weights: np.ndarray, bias: np.ndarray,
@@ -49,11 +55,13 @@ def correlate(x: np.ndarray, weights: np.ndarray, bias: np.ndarray,
     computed as one matrix product W (K, C m n) @ im2col(x_pad); returns z and the columns.
     """
     k, _, m, n = weights.shape
+    ### BEGIN SOLUTION implement correlate: "same" padding, U = ceil(Y / sy), V = ceil(X / sx), z = W im2col(x_pad) + bias (eq. 9, 10)
     x_pad = np.pad(x, ((0, 0), (0, 0), same_padding(m), same_padding(n)))
     out_size = (-(-x.shape[2] // stride[0]), -(-x.shape[3] // stride[1]))
     cols = im2col(x_pad, (m, n), stride, out_size)
     z = (weights.reshape(k, -1) @ cols + bias[:, None]).reshape(k, x.shape[0], *out_size)
     return z.transpose(1, 0, 2, 3), cols
+    ### END SOLUTION
 
 
 def correlate_backward(error: np.ndarray, cols: np.ndarray, input_shape: tuple[int, ...], weights: np.ndarray,
@@ -66,6 +74,7 @@ def correlate_backward(error: np.ndarray, cols: np.ndarray, input_shape: tuple[i
     pixel this is the full correlation of the (stride-dilated) error with the flipped kernel.
     """
     k, c, m, n = weights.shape
+    ### BEGIN SOLUTION implement correlate_backward: dw = E cols^T, dbias = sum of E, dx = col2im(W^T E) without the padding (eq. 11, 12)
     e = error.transpose(1, 0, 2, 3).reshape(k, -1)                       # (K, B U V)
     d_weights = (e @ cols.T).reshape(weights.shape)
     d_bias = e.sum(axis=1)
@@ -74,6 +83,7 @@ def correlate_backward(error: np.ndarray, cols: np.ndarray, input_shape: tuple[i
     padded_shape = (b, c, y + top + bottom, x + left + right)
     d_x_pad = col2im(weights.reshape(k, -1).T @ e, padded_shape, (m, n), stride, error.shape[2:])
     return d_x_pad[:, :, top:top + y, left:left + x], d_weights, d_bias
+    ### END SOLUTION
 
 
 def _convolution_shape(value) -> tuple[int, ...]:

@@ -8,6 +8,7 @@ and the initializers are stored in the network, so `save` / `load` bring the who
 from __future__ import annotations
 
 from helpers import validate
+from helpers.checked import checked
 from helpers.framework.batch_normalization import BatchNormalization
 from helpers.framework.conv import Conv
 from helpers.framework.dropout import Dropout
@@ -28,6 +29,23 @@ HIDDEN = (120, 84)
 NUM_CLASSES = 10
 
 
+def build_arguments(image_size, kernel_size, learning_rate, regularizer, alpha, keep_probability,
+                    batch_norm) -> dict:
+    """Checked arguments of `build`: image size >= 4, kernel size > 0, a known regularizer, keep
+    probability in (0, 1] or None, batch_norm a bool (learning_rate and alpha: their classes check them)."""
+    image_size = validate.integer("image_size", image_size, minimum=4)
+    kernel_size = validate.positive_int("kernel_size", kernel_size)
+    validate.choice("regularizer", regularizer, tuple(REGULARIZERS))
+    if keep_probability is not None:
+        keep_probability = validate.probability("keep_probability", keep_probability)
+    if not isinstance(batch_norm, bool):
+        validate.fail("batch_norm", "a bool", batch_norm, TypeError)
+    return {"image_size": image_size, "kernel_size": kernel_size, "learning_rate": learning_rate,
+            "regularizer": regularizer, "alpha": alpha, "keep_probability": keep_probability,
+            "batch_norm": batch_norm}
+
+
+@checked(build_arguments)
 def build(*, image_size: int = 8, kernel_size: int = 3, learning_rate: float = 5e-4, regularizer: str = "l2",
           alpha: float = 4e-4, keep_probability: float | None = None, batch_norm: bool = False) -> NeuralNetwork:
     """LeNet for (b, 1, image_size, image_size) images and 10 classes, loss layer included.
@@ -36,16 +54,10 @@ def build(*, image_size: int = 8, kernel_size: int = 3, learning_rate: float = 5
     [Dropout] · FC(10) SoftMax. Adam(`learning_rate`) with `regularizer` ("l2", "l1" or "none") of
     weight `alpha`; He weights, constant 0.1 biases. `keep_probability` None: no dropout layers.
     """
-    image_size = validate.integer("image_size", image_size, minimum=4)
-    kernel_size = validate.positive_int("kernel_size", kernel_size)
-    validate.choice("regularizer", regularizer, tuple(REGULARIZERS))
-    if keep_probability is not None:
-        keep_probability = validate.probability("keep_probability", keep_probability)
-    if not isinstance(batch_norm, bool):
-        validate.fail("batch_norm", "a bool", batch_norm, TypeError)
+    ### BEGIN SOLUTION implement LeNet.build: the layers, optimizer, regularizer and initializers of the list above (section 6)
     optimizer = Adam(learning_rate)
-    if REGULARIZERS[regularizer] is not None:
-        optimizer.add_regularizer(REGULARIZERS[regularizer](alpha))
+    if regularizer != "none":
+        optimizer.add_regularizer((L2_Regularizer if regularizer == "l2" else L1_Regularizer)(alpha))
     net = NeuralNetwork(optimizer, He(), Constant(0.1))
     channels = 1
     for kernels in KERNELS:
@@ -67,3 +79,4 @@ def build(*, image_size: int = 8, kernel_size: int = 3, learning_rate: float = 5
     net.append_layer(SoftMax())
     net.loss_layer = CrossEntropyLoss()
     return net
+    ### END SOLUTION

@@ -9,31 +9,54 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import validate
+from helpers.checked import checked
+
+
+def optimizer_arguments(self, learning_rate) -> dict:
+    """Checked arguments of `Optimizer(learning_rate)`: a positive learning rate."""
+    return {"self": self, "learning_rate": validate.positive("learning_rate", learning_rate)}
+
+
+def regularizer_arguments(self, regularizer) -> dict:
+    """Checked arguments of `add_regularizer`: an object with calculate_gradient(w) and norm(w)."""
+    expected = "a regularizer with calculate_gradient(w) and norm(w)"
+    validate.instance("regularizer", regularizer, expected)
+    for method in ("calculate_gradient", "norm"):
+        if not callable(getattr(regularizer, method, None)):
+            validate.fail("regularizer", expected, regularizer, TypeError)
+    return {"self": self, "regularizer": regularizer}
+
+
+def update_arguments(self, weight_tensor, gradient_tensor) -> dict:
+    """Checked arguments of `calculate_update`: weights and a gradient of the same shape, as arrays."""
+    weights = validate.array("weight_tensor", weight_tensor)
+    gradient = validate.array("gradient_tensor", gradient_tensor)
+    if gradient.shape != weights.shape:
+        validate.fail("gradient_tensor", f"shape {weights.shape} (the weights' shape)", gradient)
+    return {"self": self, "weight_tensor": weights, "gradient_tensor": gradient}
 
 
 class Optimizer:
     """Base class: `learning_rate`, `regularizer` (None by default) and `add_regularizer`."""
 
+    @checked(optimizer_arguments)
     def __init__(self, learning_rate):
-        self.learning_rate = validate.positive("learning_rate", learning_rate)
+        self.learning_rate = learning_rate
         self.regularizer = None
 
+    @checked(regularizer_arguments)
     def add_regularizer(self, regularizer) -> None:
-        expected = "a regularizer with calculate_gradient(w) and norm(w)"
-        validate.instance("regularizer", regularizer, expected)
-        for method in ("calculate_gradient", "norm"):
-            if not callable(getattr(regularizer, method, None)):
-                validate.fail("regularizer", expected, regularizer, TypeError)
         self.regularizer = regularizer
 
+    @checked(update_arguments)
     def calculate_update(self, weight_tensor, gradient_tensor) -> np.ndarray:
-        weights = validate.array("weight_tensor", weight_tensor)
-        gradient = validate.array("gradient_tensor", gradient_tensor)
-        if gradient.shape != weights.shape:
-            validate.fail("gradient_tensor", f"shape {weights.shape} (the weights' shape)", gradient)
-        updated = self._step(weights, gradient)
+        """The optimizer's own step on the data gradient, then the regularizer's shrinkage of the
+        weights as they were before the update."""
+        updated = self._step(weight_tensor, gradient_tensor)
+        ### BEGIN SOLUTION implement the regularizer hook: w+ = step(w, g) - eta * g_reg(w), g_reg at the pre-update weights (eq. 3)
         if self.regularizer is not None:
-            updated = updated - self.learning_rate * self.regularizer.calculate_gradient(weights)
+            updated = updated - self.learning_rate * self.regularizer.calculate_gradient(weight_tensor)
+        ### END SOLUTION
         return updated
 
     def _step(self, weights: np.ndarray, gradient: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ def max_pool(x: np.ndarray, pool: tuple[int, int], stride: tuple[int, int]) -> t
     y X + x of that maximum in its input plane (the first one in row order when entries tie).
     """
     (p, q), (sy, sx) = pool, stride
+    ### BEGIN SOLUTION implement max_pool: U = (Y - p) // sy + 1, the maximum of every window and the flat index of where it is (eq. 13)
     u, v = (x.shape[2] - p) // sy + 1, (x.shape[3] - q) // sx + 1
     candidates = np.stack([x[:, :, i:i + sy * u:sy, j:j + sx * v:sx] for i in range(p) for j in range(q)])
     best = candidates.argmax(axis=0)                                    # window entry i q + j
@@ -21,14 +22,17 @@ def max_pool(x: np.ndarray, pool: tuple[int, int], stride: tuple[int, int]) -> t
     rows = sy * np.arange(u)[:, None] + best // q
     cols = sx * np.arange(v)[None, :] + best % q
     return out, rows * x.shape[3] + cols
+    ### END SOLUTION
 
 
 def max_pool_backward(error: np.ndarray, where: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
     """Route error (B, C, U, V) to the maxima `where` points at; overlapping windows add. -> (B, C, Y, X)."""
     b, c, y, x = input_shape
+    ### BEGIN SOLUTION implement max_pool_backward: each error entry goes to its window's maximum; windows sharing a maximum add (eq. 14)
     plane_start = (np.arange(b * c) * (y * x)).reshape(b, c, 1, 1)
     summed = np.bincount((where + plane_start).ravel(), weights=error.ravel(), minlength=b * c * y * x)
     return summed.reshape(input_shape)
+    ### END SOLUTION
 
 
 def _pair(name: str, value) -> tuple[int, int]:

@@ -13,10 +13,16 @@ class L2_Regularizer:  # noqa: N801 (the course's name)
         self.alpha = validate.real("alpha", alpha, low=0.0)
 
     def calculate_gradient(self, weights) -> np.ndarray:
-        return self.alpha * validate.array("weights", weights)
+        w = validate.array("weights", weights)
+        ### BEGIN SOLUTION implement L2_Regularizer.calculate_gradient: g = alpha * w (eq. 2)
+        return self.alpha * w
+        ### END SOLUTION
 
     def norm(self, weights) -> float:
-        return float(self.alpha * np.sum(validate.array("weights", weights) ** 2))
+        w = validate.array("weights", weights)
+        ### BEGIN SOLUTION implement L2_Regularizer.norm: alpha * sum(w**2) (eq. 1)
+        return float(self.alpha * np.sum(w ** 2))
+        ### END SOLUTION
 
 
 class L1_Regularizer:  # noqa: N801 (the course's name)
@@ -26,7 +32,13 @@ class L1_Regularizer:  # noqa: N801 (the course's name)
         self.alpha = validate.real("alpha", alpha, low=0.0)
 
     def calculate_gradient(self, weights) -> np.ndarray:
-        return self.alpha * np.sign(validate.array("weights", weights))
+        w = validate.array("weights", weights)
+        ### BEGIN SOLUTION implement L1_Regularizer.calculate_gradient: g = alpha * sign(w) (eq. 2)
+        return self.alpha * np.sign(w)
+        ### END SOLUTION
 
     def norm(self, weights) -> float:
-        return float(self.alpha * np.sum(np.abs(validate.array("weights", weights))))
+        w = validate.array("weights", weights)
+        ### BEGIN SOLUTION implement L1_Regularizer.norm: alpha * sum(|w|) (eq. 1)
+        return float(self.alpha * np.sum(np.abs(w)))
+        ### END SOLUTION
