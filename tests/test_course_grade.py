@@ -35,7 +35,7 @@ INJECTED = {
     "03_lstm": "torch: forget gate dropped from the cell update",
     "04_memory_task": "global clipping by the squared norm",
     "05_palindromes": "loss on the first step's logits",
-    "06_regularization_lenet": None,
+    "06_regularization_lenet": "no SoftMax",
 }
 
 
