@@ -121,3 +121,10 @@ def test_leak_scan_passes_a_stubbed_copy_and_finds_a_region_and_a_distinctive_li
     found = leaks.scan(folder)
     assert found and {(str(leak.file), leak.what) for leak in found} == {("01_activations/copy.ipynb", f"line {line!r}")}
     assert any(leak.solution.startswith("helpers.framework.tanh.TanH (helpers/framework/tanh.py:") for leak in found)
+
+
+def test_leak_matches_are_whole_tokens():
+    assert leaks.contains("x = 1 return self.alpha * w", "return self.alpha * w")
+    assert not leaks.contains("return self.alpha * weights", "return self.alpha * w")
+    assert not leaks.contains("small_net.loss_layer = CrossEntropyLoss()", "net.loss_layer = CrossEntropyLoss()")
+    assert leaks.contains("(net.loss_layer = CrossEntropyLoss())", "net.loss_layer = CrossEntropyLoss()")

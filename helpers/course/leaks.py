@@ -11,6 +11,7 @@ released, i.e. the solution sources with those regions removed.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,16 @@ def normalized(text: str) -> str:
     return " ".join(text.split())
 
 
+def contains(flat: str, needle: str) -> bool:
+    """True when normalized `needle` occurs in normalized `flat` as whole tokens
+    (``alpha * w`` is not found in ``alpha * weights``)."""
+    if not needle or needle not in flat:
+        return False
+    pattern = re.compile((r"(?<!\w)" if needle[0].isalnum() or needle[0] == "_" else "") + re.escape(needle)
+                         + (r"(?!\w)" if needle[-1].isalnum() or needle[-1] == "_" else ""))
+    return pattern.search(flat) is not None
+
+
 def notebook_solutions(notebooks: Path = bundle.NOTEBOOKS) -> list[Solution]:
     """Code regions of every notebook cell and the text of every markdown answer cell."""
     found = []
@@ -62,25 +73,25 @@ def notebook_solutions(notebooks: Path = bundle.NOTEBOOKS) -> list[Solution]:
     return found
 
 
-def helpers_solutions(notebooks: Path = bundle.NOTEBOOKS) -> list[Solution]:
-    """The code regions of helpers' source, named by their object."""
+def helpers_solutions(regions: list[bundle.Region]) -> list[Solution]:
+    """The code regions of helpers' source (`bundle.helpers_regions`), named by their object."""
     found = []
-    for region in bundle.helpers_regions(notebooks):
+    for region in regions:
         lines = (REPO_ROOT / region.path).read_text().split("\n")
         found.append(Solution(region.name, region.assignment, "\n".join(lines[region.begin + 1:region.end])))
     return found
 
 
-def released_text(notebooks: Path, hidden: set[str]) -> set[str]:
+def released_text(notebooks: Path, regions: list[bundle.Region], hidden: set[str]) -> set[str]:
     """Stripped lines of the solution sources (helpers and notebooks) outside the regions of `hidden` assignments."""
-    regions = {}
-    for region in bundle.helpers_regions(notebooks):
+    spans = {}
+    for region in regions:
         if region.assignment in hidden:
-            regions.setdefault(region.path, []).append((region.begin, region.end))
+            spans.setdefault(region.path, []).append((region.begin, region.end))
     lines = set()
     for path in (REPO_ROOT / "helpers").rglob("*.py"):
         relative = path.relative_to(REPO_ROOT)
-        text = bundle.stub_regions(path.read_text(), regions.get(relative, []), str(relative))
+        text = bundle.stub_regions(path.read_text(), spans.get(relative, []), str(relative))
         lines.update(line.strip() for line in text.split("\n"))
     for assignment in bundle.assignments(notebooks):
         for cell in nbformat.read(Path(notebooks) / f"{assignment}.ipynb", as_version=4).cells:
@@ -111,14 +122,16 @@ def file_text(path: Path) -> str | None:
         return None
 
 
-def scan(release: Path, notebooks: Path = bundle.NOTEBOOKS) -> list[Leak]:
-    """Every leak in the released assignment folder `release` (``release/<a>``)."""
+def scan(release: Path, notebooks: Path = bundle.NOTEBOOKS, regions: list[bundle.Region] | None = None) -> list[Leak]:
+    """Every leak in the released assignment folder `release` (``release/<a>``); `regions`: helpers'
+    solution regions (`bundle.helpers_regions(notebooks)` when None)."""
     release = Path(release)
+    regions = bundle.helpers_regions(notebooks) if regions is None else regions
     settings = link.settings(release)
     order = bundle.assignments(notebooks)
     hidden = set(bundle.stubbed_assignments(release.name, order, settings.get("earlier_exercises", "reference")))
-    solutions = [s for s in helpers_solutions(notebooks) + notebook_solutions(notebooks) if s.assignment in hidden]
-    allowed = released_text(notebooks, hidden)
+    solutions = [s for s in helpers_solutions(regions) + notebook_solutions(notebooks) if s.assignment in hidden]
+    allowed = released_text(notebooks, regions, hidden)
     lines = {(solution.name, line.strip()) for solution in solutions for line in solution.text.split("\n")
              if len(line.strip()) >= MIN_LINE and line.strip() not in allowed}
     leaks = []
@@ -129,15 +142,16 @@ def scan(release: Path, notebooks: Path = bundle.NOTEBOOKS) -> list[Leak]:
         flat = normalized(text)
         relative = path.relative_to(release.parent)
         for solution in solutions:
-            if normalized(solution.text) and normalized(solution.text) in flat:
+            if contains(flat, normalized(solution.text)):
                 leaks.append(Leak(relative, solution.name, "region"))
         for name, line in sorted(lines):
-            if normalized(line) in flat:
+            if contains(flat, normalized(line)):
                 leaks.append(Leak(relative, name, f"line {line!r}"))
     return leaks
 
 
 def scan_course(course: Path, notebooks: Path = bundle.NOTEBOOKS) -> list[Leak]:
     """Leaks in every ``course/release/<a>/``."""
+    regions = bundle.helpers_regions(notebooks)
     return [leak for folder in sorted((Path(course) / "release").iterdir()) if folder.is_dir()
-            for leak in scan(folder, notebooks)]
+            for leak in scan(folder, notebooks, regions)]
