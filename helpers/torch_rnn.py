@@ -65,19 +65,23 @@ class ElmanRNN(nn.Module):
         self.hidden_size = validate.positive_int("hidden_size", hidden_size)
         self.output_size = validate.positive_int("output_size", output_size)
         D, H, O = self.input_size, self.hidden_size, self.output_size
+        ### BEGIN SOLUTION implement ElmanRNN.__init__: nn.Parameter W_hx (D, H), W_hh (H, H), b_h (H,), W_ph (H, O), b_p (O,) (eq. 1-2)
         self.W_hx = nn.Parameter(torch.empty(D, H))
         self.W_hh = nn.Parameter(torch.empty(H, H))
         self.b_h = nn.Parameter(torch.empty(H))
         self.W_ph = nn.Parameter(torch.empty(H, O))
         self.b_p = nn.Parameter(torch.empty(O))
+        ### END SOLUTION
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Draw every parameter uniformly from [-1/sqrt(H), 1/sqrt(H)] (torch's global generator)."""
+        ### BEGIN SOLUTION implement ElmanRNN.reset_parameters: every parameter uniform in [-1/sqrt(H), 1/sqrt(H)] (eq. 1-2)
         bound = 1.0 / math.sqrt(self.hidden_size)
         with torch.no_grad():
             for parameter in self.parameters():
                 parameter.uniform_(-bound, bound)
+        ### END SOLUTION
 
     def forward(self, x, h0=None):
         """x (B, T, D), h0 (B, H) or None (zeros) -> p (B, T, O), h_T (B, H)."""

@@ -140,7 +140,20 @@ BUGS = [
     Bug("get_weights returns the read-out's matrix", "def get_weights(self):\n    return self.weights",
         "def get_weights(self):\n    return getattr(self, \"output_layer\", self).weights", "initialize", "get_weights",
         target="helpers.framework.base.TrainableLayer.get_weights"),
-    # check:torch_model: ElmanRNN (torch, from scratch) vs the NumPy blocks
+    # check:torch_init: the parameters of ElmanRNN (sheet 001 a): names, shapes, uniform in +-1/sqrt(H)
+    Bug("torch: W_hx stored as (H, D)", "self.W_hx = nn.Parameter(torch.empty(D, H))",
+        "self.W_hx = nn.Parameter(torch.empty(H, D))", "torch_init", "ElmanRNN.__init__"),
+    Bug("torch: read-out bias missing", "        self.b_p = nn.Parameter(torch.empty(O))\n", "", "torch_init",
+        "ElmanRNN.__init__"),
+    Bug("torch: bound 1/H instead of 1/sqrt(H)", "bound = 1.0 / math.sqrt(self.hidden_size)",
+        "bound = 1.0 / self.hidden_size", "torch_init", "reset_parameters"),
+    Bug("torch: bound from the input size", "bound = 1.0 / math.sqrt(self.hidden_size)",
+        "bound = 1.0 / math.sqrt(self.input_size)", "torch_init", "reset_parameters"),
+    Bug("torch: Gaussian draw of the same standard deviation", "parameter.uniform_(-bound, bound)",
+        "parameter.normal_(0.0, bound / math.sqrt(3))", "torch_init", "reset_parameters"),
+    Bug("torch: parameters left at zero", "parameter.uniform_(-bound, bound)", "parameter.zero_()", "torch_init",
+        "reset_parameters"),
+    # check:torch_model: ElmanRNN (torch, from scratch) vs torch.nn.RNN and the linear read-out
     Bug("torch: W_hh transposed", "h = torch.tanh(torch.addmm(input_t, h, self.W_hh))",
         "h = torch.tanh(torch.addmm(input_t, h, self.W_hh.t()))", "torch_model", ANY_ROW),
     Bug("torch: bias inside the loop twice", "input_part = torch.matmul(x, self.W_hx) + self.b_h",
