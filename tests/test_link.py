@@ -57,8 +57,9 @@ def test_a_cell_equal_to_helpers_installs_nothing(fake_helpers, monkeypatch):
     monkeypatch.setattr(sync, "expected_source", lambda names: source)
     namespace = {}
     exec(source, namespace)
+    defined = namespace["double"]
     assert link.install_cell(source, namespace) == [] and link.installed == {}
-    assert base.double is not namespace["double"]
+    assert base.double is not defined and namespace["double"] is base.double   # one identity
 
 
 def test_a_changed_cell_installs_what_it_defined(fake_helpers, monkeypatch):

@@ -2,7 +2,8 @@
 
 A teaching-copy cell starts with ``# sync: helpers.module.name, ...``. After such a cell runs without
 error, `on_cell_run` compares its text with the source of those names in `helpers`. Equal text (the
-solution notebooks, unchanged cells) changes nothing. Different text (the student edition, whose
+solution notebooks, unchanged cells) binds the notebook's names to helpers' own objects (one identity
+for isinstance, pickling and `framework.load`). Different text (the student edition, whose
 `helpers` carries stubs, or a student's own edit) installs the objects the cell defined in place of
 helpers' ones, in every `helpers` module that refers to them, so every later cell and every helpers
 function that calls them runs the notebook's code.
@@ -51,7 +52,11 @@ def install(dotted: str, new) -> None:
 def install_cell(source: str, namespace: dict) -> list[str]:
     """Install the objects a `# sync:` cell defined, when its text differs from helpers; return their names."""
     names = sync.marked_names(source)
-    if not names or source.rstrip() == sync.expected_source(names):
+    if not names:
+        return []
+    if source.rstrip() == sync.expected_source(names):
+        for dotted in names:   # the same code: keep helpers' objects (one identity for isinstance, pickle, load)
+            namespace[dotted.rpartition(".")[2]] = sync.resolve(dotted)
         return []
     for dotted in names:
         short = dotted.rpartition(".")[2]
