@@ -99,13 +99,14 @@ def environment() -> dict:
 
 
 def trained_on() -> dict:
-    """The machine a run is trained on, stored beside (not in) the key: the CPU model and torch's
-    SIMD level. Float rounding differs between them, so `helpers.results` compares strictly only
-    runs trained on the same kind of machine."""
-    cpu = next((line.split(":", 1)[1].strip() for line in _cpuinfo_lines() if line.startswith("model name")),
-               None)
-    torch = sys.modules.get("torch")
-    return {"cpu": cpu, "simd": torch.backends.cpu.get_cpu_capability() if torch is not None else None}
+    """The machine a run is trained on, stored beside (not in) the key: the CPU model and its widest
+    vector instructions (the kernels torch and NumPy pick: AVX512, AVX2 or DEFAULT). Float rounding
+    differs between them, so `helpers.results` compares strictly only runs trained on the same kind."""
+    lines = _cpuinfo_lines()
+    cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), None)
+    flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
+    simd = "AVX512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "DEFAULT"
+    return {"cpu": cpu, "simd": simd}
 
 
 def _cpuinfo_lines() -> list[str]:
