@@ -27,6 +27,7 @@ SETTINGS_FILE = "course.json"
 EARLIER_CHOICES = ("reference", "own")
 
 installed: dict[str, object] = {}   # dotted name -> the object that replaced helpers' one
+_loading_earlier = False             # True while `link_exercises` runs the student's earlier notebooks
 
 
 def install(dotted: str, new) -> None:
@@ -39,10 +40,13 @@ def install(dotted: str, new) -> None:
             new.__module__ = old.__module__   # pickling and `framework.load` look it up by this name
         except (AttributeError, TypeError):
             pass
-    for module in [m for name, m in list(sys.modules.items()) if name == "helpers" or name.startswith("helpers.")]:
-        for attribute, value in list(vars(module).items()):
+    from IPython import get_ipython
+    shell = get_ipython()
+    namespaces = [vars(m) for name, m in list(sys.modules.items()) if name == "helpers" or name.startswith("helpers.")]
+    for namespace in namespaces + ([shell.user_ns] if shell is not None else []):   # and the notebook's names
+        for attribute, value in list(namespace.items()):
             if value is old:
-                setattr(module, attribute, new)
+                namespace[attribute] = new
             elif isinstance(value, type) and isinstance(old, type) and old in value.__bases__:
                 # a helpers subclass (FastLSTM of LSTM) inherits from the new class from now on
                 value.__bases__ = tuple(new if base is old else base for base in value.__bases__)
@@ -108,11 +112,22 @@ def link_exercises(folder: Path | None = None) -> None:
     if on_cell_run not in shell.events.callbacks["post_run_cell"]:
         shell.events.register("post_run_cell", on_cell_run)
     options = settings(Path.cwd() if folder is None else folder)
-    if options.get("earlier_exercises") == "own":
-        for assignment in options.get("earlier", []):
+    if options.get("earlier_exercises") == "own" and not _loading_earlier:
+        _load_earlier(options.get("earlier", []))
+
+
+def _load_earlier(assignments: list[str]) -> None:
+    """Run and install the student's earlier notebooks (their import cells call `link_exercises` again:
+    that call must not load them once more)."""
+    global _loading_earlier
+    _loading_earlier = True
+    try:
+        for assignment in assignments:
             path = Path.cwd().parent / assignment / f"{assignment}.ipynb"
             if not path.exists():
                 raise FileNotFoundError(f"course.json asks for your own earlier exercises: expected your "
                                         f"notebook of {assignment} at {path}")
             names = run_own_notebook(path)
             print(f"{assignment}: your implementations of {', '.join(n.rpartition('.')[2] for n in names)}")
+    finally:
+        _loading_earlier = False
