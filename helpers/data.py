@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from helpers import validate
+from helpers.checked import checked
 
 MEMORY_NUM_SYMBOLS = 9  # sheet 001 (g): r_i uniform over {0, ..., 8}
 DIGITS = 10
@@ -112,31 +113,45 @@ def _as_numpy(name: str, value) -> np.ndarray:
     return validate.array(name, value)
 
 
-def recall_accuracy(predictions, targets, mask) -> float:
-    """Fraction of correct predictions at the positions where `mask` is True.
-
-    predictions: (N, T) integer ids or (N, T, V) logits/probabilities (arg-max taken); NumPy or torch.
-    targets: (N, T) integer ids; mask: (N, T) bool, e.g. `MemoryTask.mask`.
-    """
+def recall_arguments(predictions, targets, mask) -> dict:
+    """Checked arguments of `recall_accuracy`, as NumPy arrays: predictions (N, T) integer ids or
+    (N, T, V) float logits/probabilities, targets (N, T) integer ids, mask (N, T) bool with a True."""
     predictions = _as_numpy("predictions", predictions)
     targets = _as_numpy("targets", targets)
     mask = _as_numpy("mask", mask)
     if predictions.ndim == 3 and np.issubdtype(predictions.dtype, np.floating):
-        predictions = predictions.argmax(axis=-1)
-    elif not (predictions.ndim == 2 and np.issubdtype(predictions.dtype, np.integer)):
+        shape = predictions.shape[:2]
+    elif predictions.ndim == 2 and np.issubdtype(predictions.dtype, np.integer):
+        shape = predictions.shape
+        if predictions.size and predictions.min() < 0:
+            validate.fail("predictions", "non-negative ids", predictions)
+    else:
         validate.fail("predictions", "(N, T) integer ids or (N, T, V) float logits", predictions, TypeError)
     if targets.ndim != 2 or not np.issubdtype(targets.dtype, np.integer):
         validate.fail("targets", "(N, T) integer ids", targets, TypeError)
-    for name, ids in (("predictions", predictions), ("targets", targets)):
-        if ids.size and ids.min() < 0:
-            validate.fail(name, "non-negative ids", ids)
-    validate.shape("targets", targets, predictions.shape)
+    if targets.size and targets.min() < 0:
+        validate.fail("targets", "non-negative ids", targets)
+    validate.shape("targets", targets, shape)
     if mask.dtype != bool:
         validate.fail("mask", "a boolean array", mask, TypeError)
-    validate.shape("mask", mask, predictions.shape)
+    validate.shape("mask", mask, shape)
     if not mask.any():
         validate.fail("mask", "at least one True position", mask)
+    return {"predictions": predictions, "targets": targets, "mask": mask}
+
+
+@checked(recall_arguments)
+def recall_accuracy(predictions, targets, mask) -> float:
+    """Fraction of correct predictions at the positions where `mask` is True (eq. R of notebook 04).
+
+    predictions: (N, T) integer ids or (N, T, V) logits/probabilities (arg-max taken); NumPy or torch.
+    targets: (N, T) integer ids; mask: (N, T) bool, e.g. `MemoryTask.mask`.
+    """
+    ### BEGIN SOLUTION implement recall_accuracy: arg-max of the logits, then the share of correct ids at the recall (masked) positions only (eq. R)
+    if predictions.ndim == 3:
+        predictions = predictions.argmax(axis=-1)
     return float(np.mean(predictions[mask] == targets[mask]))
+    ### END SOLUTION
 
 
 # --- palindromes (sheet 004) ----------------------------------------------------------------------
