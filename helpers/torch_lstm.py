@@ -147,65 +147,84 @@ def nn_lstm_weights(model: LSTM) -> dict[str, torch.Tensor]:
 class LSTMRecurrence(torch.autograd.Function):
     """Eq. (4)-(9) over a whole sequence with a hand-written backward pass (BPTT).
 
-    forward(x (T, B, D), h0 (B, H), c0 (B, H), Wx (D, 4H), Wh (H, 4H), b (4H,)) -> hs (T, B, H), c_T (B, H).
-    Time-major x. The gate blocks come in the order i, f, o, g, and the candidate block (of Wx, Wh
-    and b) is scaled by 2: since tanh(a) = 2 sigmoid(2a) - 1, one sigmoid over all four blocks then
-    gives i, f, o and g (torch's tanh is several times slower than its sigmoid on the CPU); tanh(c_t)
-    is computed the same way. The input projections of all steps are one matrix product, written
-    into the buffer that then receives the gates step by step. The backward pass is eq. (12)-(18) of
-    notebook 03: one (B, 4H) x (4H, H) product per step; dWx, dWh, db as one product each afterwards.
+    forward(x (T, B, D), h0 (B, H), c0 (B, H), Wx (D, 4H), Wh (H, 4H), b (4H,))
+    -> hs (T, B, H), h_T (B, H), c_T (B, H). Time-major x; the gate blocks of Wx, Wh and b come in
+    the order i, f, o, g (`fused_gate_weights(model, "ifog")`). hs[-1] equals h_T, which is returned
+    on its own so that a loss on the last step leaves hs without a gradient.
+
+    Each step is one product z_t W of the row z_t = [h_{t-1}, x_t, 1] (B, H+D+1) with
+    W = [Wh; Wx; b] (H+D+1, 4H); the rows of all steps share one buffer, into which each step writes
+    its h_t. The candidate columns of W are scaled by 2: since tanh(a) = 2 sigmoid(2a) - 1, one
+    sigmoid over all four blocks then gives i, f, o and g (on some CPUs torch's tanh is several
+    times slower than its sigmoid); tanh(c_t) is computed the same way. The backward pass is
+    eq. (12)-(18) of notebook 03: one (B, 4H) x (4H, H) product per step, and
+    [dWh; dWx; db] = [z_0 ... z_{T-1}]^T [da_1 ... da_T] as one product after the loop.
     """
 
     @staticmethod
     def forward(ctx, x, h0, c0, Wx, Wh, b):
         (T, B, D), H = x.shape, Wh.shape[0]
-        sigmoids = torch.addmm(b, x.reshape(T * B, D), Wx).view(T, B, 4 * H)  # x_t Wx + b, then gates
+        W = torch.cat((Wh, Wx, b.unsqueeze(0)))      # (H + D + 1, 4H)
+        W[:, 3 * H:] *= 2.0                          # candidate block: a_g -> 2 a_g
+        z = x.new_empty(T + 1, B, H + D + 1)         # z_t = [h_{t-1}, x_t, 1]; z_T[:, :H] = h_T
+        z[0, :, :H] = h0
+        z[:T, :, H:H + D] = x
+        z[T, :, H:H + D] = 0.0
+        z[:, :, H + D] = 1.0
+        sigmoids = x.new_empty(T, B, 4 * H)          # i, f, o and sigmoid(2 a_g) of every step
         gs = x.new_empty(T, B, H)                    # candidate g_t = tanh(a_g)
         cs = x.new_empty(T + 1, B, H)                # c_0 ... c_T
         tanh_cs = x.new_empty(T, B, H)
-        hs = x.new_empty(T, B, H)
         cs[0] = c0
-        h = h0
-        for s, g, c_prev, c, tanh_c, h_out in zip(sigmoids.unbind(0), gs.unbind(0), cs[:-1].unbind(0),
-                                                  cs[1:].unbind(0), tanh_cs.unbind(0), hs.unbind(0)):
-            s.addmm_(h, Wh).sigmoid_()
-            i, f, o, s_g = s.split(H, dim=1)
-            torch.mul(s_g, 2.0, out=g).sub_(1.0)
-            torch.mul(f, c_prev, out=c).addcmul_(i, g)
-            torch.mul(c, 2.0, out=tanh_c).sigmoid_().mul_(2.0).sub_(1.0)
-            h = torch.mul(o, tanh_c, out=h_out)
-        ctx.save_for_backward(x, h0, Wx, Wh, sigmoids, gs, cs, tanh_cs, hs)
-        return hs, cs[T].clone()
+        two, minus_one = x.new_tensor(2.0), x.new_tensor(-1.0)     # 0-dim: no scalar conversion per op
+        i, f, o, s_g = (gate.unbind(0) for gate in sigmoids.split(H, dim=2))
+        for t, (z_in, z_out, s, g, c, tanh_c) in enumerate(zip(z[:-1].unbind(0), z[1:].unbind(0), sigmoids.unbind(0),
+                                                               gs.unbind(0), cs[1:].unbind(0), tanh_cs.unbind(0))):
+            torch.mm(z_in, W, out=s).sigmoid_()
+            torch.add(minus_one, s_g[t], alpha=2.0, out=g)            # eq. (4): 2 sigmoid(2 a_g) - 1
+            torch.mul(f[t], cs[t], out=c).addcmul_(i[t], g)           # eq. (8)
+            torch.mul(c, two, out=tanh_c).sigmoid_()
+            torch.add(minus_one, tanh_c, alpha=2.0, out=tanh_c)
+            torch.mul(o[t], tanh_c, out=z_out[:, :H])                 # eq. (9)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(W, z, sigmoids, gs, cs, tanh_cs)
+        hs = z[1:, :, :H]
+        return hs, hs[-1].clone(), cs[T].clone()
 
     @staticmethod
-    def backward(ctx, dhs, dc_T):
-        x, h0, Wx, Wh, sigmoids, gs, cs, tanh_cs, hs = ctx.saved_tensors
-        (T, B, D), H = x.shape, Wh.shape[0]
+    def backward(ctx, dhs, dh_T, dc_T):
+        W, z, sigmoids, gs, cs, tanh_cs = ctx.saved_tensors
+        (T, B, K), H = z[1:].shape, gs.shape[2]
+        D = K - H - 1
         da = torch.empty_like(sigmoids)              # gradients of the (scaled) pre-activations
-        ds = x.new_empty(B, 4 * H)                   # gradients of one step's sigmoid outputs
+        ds = z.new_empty(B, 4 * H)                   # gradients of one step's sigmoid outputs
         ds_i, ds_f, ds_o, ds_g = ds.split(H, dim=1)
-        Wh_t = Wh.t()
-        dh = torch.zeros_like(h0)
-        dc = dc_T
+        dh_c = z.new_empty(B, H)                     # the part of dL/dc_t that comes through h_t
+        dh = z.new_zeros(B, H) if dh_T is None else dh_T.clone()
+        dc = z.new_zeros(B, H) if dc_T is None else dc_T.clone()
+        Wh_t = W[:H].t().contiguous()                # (4H, H); contiguous: faster products
+        i, f, o, _ = (gate.unbind(0) for gate in sigmoids.split(H, dim=2))
         for t in reversed(range(T)):
-            s, tanh_c = sigmoids[t], tanh_cs[t]
-            i, f, o, _ = s.split(H, dim=1)
-            dh = dhs[t] + dh                                          # dL/dh_t, eq. (12)
+            tanh_c = tanh_cs[t]
+            if dhs is not None:
+                dh.add_(dhs[t])                                       # dL/dh_t, eq. (12)
             torch.mul(dh, tanh_c, out=ds_o)                           # eq. (14)
-            dc = dc + torch.ops.aten.tanh_backward(dh * o, tanh_c)    # eq. (13)
+            torch.mul(dh, o[t], out=dh_c)
+            dc.add_(torch.ops.aten.tanh_backward.grad_input(dh_c, tanh_c, grad_input=dh_c))   # eq. (13)
             torch.mul(dc, gs[t], out=ds_i)
             torch.mul(dc, cs[t], out=ds_f)                            # cs[t] = c_{t-1}
-            torch.mul(dc, i, out=ds_g).mul_(2.0)                      # dL/dsigmoid(2 a_g) = 2 dL/dg
-            dc = dc * f
-            torch.ops.aten.sigmoid_backward.grad_input(ds, s, grad_input=da[t])     # eq. (15)
+            torch.mul(dc, i[t], out=ds_g).mul_(2.0)                   # dL/dsigmoid(2 a_g) = 2 dL/dg
+            dc.mul_(f[t])
+            torch.ops.aten.sigmoid_backward.grad_input(ds, sigmoids[t], grad_input=da[t])     # eq. (15)
             if t > 0 or ctx.needs_input_grad[1]:
-                dh = torch.mm(da[t], Wh_t)
+                torch.mm(da[t], Wh_t, out=dh)
         da_rows = da.view(T * B, 4 * H)
-        dx = torch.mm(da_rows, Wx.t()).view(T, B, D) if ctx.needs_input_grad[0] else None   # eq. (17)
-        dWx = torch.mm(x.reshape(T * B, D).t(), da_rows)                                    # eq. (16)
-        dWh = torch.mm(h0.t(), da[0]).addmm_(hs[:-1].reshape(-1, H).t(), da[1:].reshape(-1, 4 * H))
+        dW = torch.mm(z[:T].reshape(T * B, K).t(), da_rows)                                 # eq. (16)
+        dW[:, 3 * H:] *= 2.0                                                                # back to the unscaled a_g
+        dx = torch.mm(da_rows, W[H:H + D].t()).view(T, B, D) if ctx.needs_input_grad[0] else None   # eq. (17)
         dh0 = dh if ctx.needs_input_grad[1] else None
-        return dx, dh0, dc, dWx, dWh, da_rows.sum(0)                                        # dh, dc: eq. (18)
+        dc0 = dc if ctx.needs_input_grad[2] else None
+        return dx, dh0, dc0, dW[H:H + D], dW[:H], dW[H + D]                                 # dh, dc: eq. (18)
 
 
 class FastLSTM(LSTM):
@@ -220,12 +239,8 @@ class FastLSTM(LSTM):
         """x (B, T, D), state None or (h0, c0) -> hs (T, B, H) time-major, (h_T, c_T) each (B, H)."""
         x = checked_sequence("x", x, self.input_size, self.W_ph)
         h0, c0 = self.initial_state(x, state)
-        H = self.hidden_size
-        Wx, Wh, b = fused_gate_weights(self, "ifog")
-        scale = torch.ones(4 * H, dtype=x.dtype, device=x.device)
-        scale[3 * H:] = 2.0                                            # candidate block, see LSTMRecurrence
-        hs, c = LSTMRecurrence.apply(x.transpose(0, 1), h0, c0, Wx * scale, Wh * scale, b * scale)
-        return hs, (hs[-1], c)
+        hs, h, c = LSTMRecurrence.apply(x.transpose(0, 1), h0, c0, *fused_gate_weights(self, "ifog"))
+        return hs, (h, c)
 
     def forward(self, x, state=None):
         """x (B, T, D), state None or (h0, c0) -> p (B, T, O), (h_T, c_T) each (B, H)."""
@@ -234,5 +249,5 @@ class FastLSTM(LSTM):
 
     def last_step_output(self, x, state=None):
         """x (B, T, D), state None or (h0, c0) -> p_T (B, O) (eq. 10 at the last step only), (h_T, c_T)."""
-        hs, state = self.hidden_states(x, state)
-        return torch.addmm(self.b_p, hs[-1], self.W_ph), state
+        _, state = self.hidden_states(x, state)
+        return torch.addmm(self.b_p, state[0], self.W_ph), state

@@ -117,11 +117,11 @@ BUGS = [
     Bug("torch: c0 ignored", "        hs = []\n", "        c = torch.zeros_like(c)\n        hs = []\n", "torch", TORCH_MESSAGE),
     Bug("torch: read-out of the cell state", "p = torch.stack(hs, dim=1) @ self.W_ph + self.b_p",
         "p = torch.stack(hs, dim=1).tanh() @ self.W_ph + self.b_p", "torch", TORCH_MESSAGE),
-    Bug("fast: candidate gradient not doubled", "torch.mul(dc, i, out=ds_g).mul_(2.0)", "torch.mul(dc, i, out=ds_g)",
+    Bug("fast: candidate gradient not doubled", "torch.mul(dc, i[t], out=ds_g).mul_(2.0)", "torch.mul(dc, i[t], out=ds_g)",
         "torch", "FastLSTM vs LSTM", target=FAST),
     Bug("fast: forget-gate gradient from c_t", "torch.mul(dc, cs[t], out=ds_f)", "torch.mul(dc, cs[t + 1] if t + 1 < T else cs[t], out=ds_f)",
         "torch", "FastLSTM vs LSTM", target=FAST),
-    Bug("fast: dc not multiplied by f", "dc = dc * f\n", "dc = dc * 1.0\n", "torch", "FastLSTM vs LSTM",
+    Bug("fast: dc not multiplied by f", "dc.mul_(f[t])\n", "dc.mul_(1.0)\n", "torch", "FastLSTM vs LSTM",
         target=FAST),
 ]
 
