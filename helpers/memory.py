@@ -40,7 +40,7 @@ CLIP_KINDS = ("global", "per-parameter")
 LR_GRID = (0.001, 0.003, 0.01, 0.03)  # Adam learning rates every model chooses from (on validation)
 DISJOINT_FACTOR = 4                 # splits are made disjoint when K^k >= 4 x (validation + test size)
 EXPERIMENT = "memory"               # the folder of the committed results: results/memory/
-VERSION = 3                         # set by this module; bump when training changes its results
+VERSION = 4                         # set by this module; bump when training changes its results
 CURVE_EVERY = 10                    # stored runs keep the training loss and gradient norm of every 10th step
 
 

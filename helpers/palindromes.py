@@ -43,7 +43,7 @@ from helpers.torch_rnn import FastElmanRNN, checked_sequence
 from helpers.training import OPTIMIZERS, EarlyStopping, fit, make_optimizer, single_threaded
 
 EXPERIMENT = "palindromes"
-VERSION = 3  # bump when a change of this module changes what a run produces (invalidates stored runs)
+VERSION = 4  # bump when a change of this module changes what a run produces (invalidates stored runs)
 MODELS = ("rnn", "lstm")
 MODEL_NAMES = {"rnn": "Elman RNN", "lstm": "LSTM"}
 ENCODING_NAMES = {"digits": "raw digit (the sheet's)", "one_hot": "one-hot"}

@@ -54,7 +54,7 @@ from helpers.training import OPTIMIZERS, fit, make_optimizer, parameter_count, s
 from helpers.widgets import panel, show_figure
 
 EXPERIMENT = "sine"
-VERSION = 4          # bumped when the code changes what a run produces (part of every cache key)
+VERSION = 5          # bumped when the code changes what a run produces (part of every cache key)
 MODELS = {"rnn": FastElmanRNN, "lstm": FastLSTM}
 WARMUP = 30          # true samples the model reads before generating
 CONTINUATION = 100   # samples it generates from its own predictions
