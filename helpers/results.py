@@ -4,7 +4,7 @@
 weights on request); this module reads them back for the tests:
 
     entries = committed_entries()                 # every entry, checked (ValueError naming a bad one)
-    for entry in cheapest(entries):               # the cheapest informative run of each experiment
+    for entry in cheapest(entries):               # the cheapest informative run of each experiment and model
         assert not reproduce(entry), reproduce(entry)
 
 The contract with the experiment modules: ``helpers.<experiment>.train(config) -> History`` trains
@@ -63,6 +63,13 @@ class Entry:
         return self.trained_on == trained_on()
 
     @property
+    def group(self) -> str:
+        """"experiment/model" (e.g. "palindromes/lstm"), or the experiment when its config has no model:
+        `cheapest` picks runs per group, so that every model's code is retrained."""
+        model = self.history.config.get("model")
+        return self.experiment if model is None else f"{self.experiment}/{model}"
+
+    @property
     def cost(self) -> float:
         """Seconds the run took when it was trained (what `cheapest` sorts by)."""
         return self.history.elapsed
@@ -90,18 +97,18 @@ def results_size(results_dir: str | Path | None = None) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
-def cheapest(entries: list[Entry], per_experiment: int = 1, min_losses: int = MIN_LOGGED_LOSSES) -> list[Entry]:
-    """The `per_experiment` entries of each experiment that took the least time (ties: by key), among
-    those that logged at least `min_losses` training losses (a run that hit its target at once
-    compares too little), trained on this kind of machine when there are such (they compare
-    strictly); all entries of an experiment when none logged that many."""
-    per_experiment = validate.positive_int("per_experiment", per_experiment)
+def cheapest(entries: list[Entry], per_group: int = 1, min_losses: int = MIN_LOGGED_LOSSES) -> list[Entry]:
+    """The `per_group` entries of each group (`Entry.group`: experiment and model) that took the least
+    time (ties: by key), among those that logged at least `min_losses` training losses (a run that hit
+    its target at once compares too little), trained on this kind of machine when there are such (they
+    compare strictly); all entries of a group when none logged that many."""
+    per_group = validate.positive_int("per_group", per_group)
     min_losses = validate.positive_int("min_losses", min_losses)
     chosen = []
-    for experiment in sorted({entry.experiment for entry in entries}):
-        runs = [e for e in entries if e.experiment == experiment]
+    for group in sorted({entry.group for entry in entries}):
+        runs = [e for e in entries if e.group == group]
         informative = [e for e in runs if len(e.history.loss) >= min_losses] or runs
-        chosen.extend(sorted(informative, key=lambda e: (not e.same_machine, e.cost, e.key))[:per_experiment])
+        chosen.extend(sorted(informative, key=lambda e: (not e.same_machine, e.cost, e.key))[:per_group])
     return chosen
 
 

@@ -1,7 +1,7 @@
 """Committed results (`results/`): small, sound, and reproduced by today's code.
 
 The real entries: every one passes `check_entry`, `results/` stays under 5 MB, and the cheapest
-committed run of each experiment that logged at least 10 losses is trained again and compared (`helpers.results.compare`: first 20
+committed run of each experiment and model that logged at least 10 losses is trained again and compared (`helpers.results.compare`: first 20
 losses within 1e-6 relative, same stop and chosen step, final numbers within 1e-4 x (1 + |value|)).
 The mechanism itself is tested on a tiny fake experiment module, including a corrupted copy.
 """
@@ -55,12 +55,12 @@ def test_every_committed_entry_is_sound():
 
 
 class Reruns(dict):
-    """experiment -> (its cheapest committed entry, a fresh rerun of it), trained on first use."""
+    """group (`Entry.group`) -> (its cheapest committed entry, a fresh rerun of it), trained on first use."""
 
-    def __missing__(self, experiment):
-        [entry] = [e for e in cheapest(REAL_ENTRIES) if e.experiment == experiment]
-        self[experiment] = (entry, results.rerun(entry))
-        return self[experiment]
+    def __missing__(self, group):
+        [entry] = [e for e in cheapest(REAL_ENTRIES) if e.group == group]
+        self[group] = (entry, results.rerun(entry))
+        return self[group]
 
 
 @pytest.fixture(scope="module")
@@ -68,20 +68,21 @@ def reruns():
     return Reruns()
 
 
-@pytest.mark.parametrize("experiment", sorted({e.experiment for e in REAL_ENTRIES}) or
-                         [pytest.param(None, marks=pytest.mark.skip(reason=NO_ENTRIES))])
-def test_the_cheapest_committed_run_of_each_experiment_reproduces(reruns, experiment):
-    entry, fresh = reruns[experiment]
+GROUPS = sorted({e.group for e in REAL_ENTRIES}) or [pytest.param(None, marks=pytest.mark.skip(reason=NO_ENTRIES))]
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_the_cheapest_committed_run_of_each_experiment_and_model_reproduces(reruns, group):
+    entry, fresh = reruns[group]
     mode = "strictly (same machine kind)" if entry.same_machine else "first loss only (trained on another machine)"
     assert compare(entry.history, fresh, entry.same_machine) == [], \
         f"{entry.experiment}/{entry.key} no longer reproduces, compared {mode}"
 
 
-@pytest.mark.parametrize("experiment", sorted({e.experiment for e in REAL_ENTRIES}) or
-                         [pytest.param(None, marks=pytest.mark.skip(reason=NO_ENTRIES))])
-def test_a_corrupted_copy_of_a_committed_run_is_caught(reruns, experiment, tmp_path):
-    entry, fresh = reruns[experiment]
-    folder = tmp_path / experiment
+@pytest.mark.parametrize("group", GROUPS)
+def test_a_corrupted_copy_of_a_committed_run_is_caught(reruns, group, tmp_path):
+    entry, fresh = reruns[group]
+    folder = tmp_path / entry.experiment
     folder.mkdir()
     record = json.loads(entry.path.read_text())
     losses = record["history"]["loss"]
@@ -137,7 +138,12 @@ def test_committed_entries_are_read_and_the_cheapest_is_picked(fake):
     faked = [Entry("a", "k2", path, History(elapsed=1.0)), Entry("a", "k1", path, History(elapsed=1.0)),
              Entry("a", "k0", path, History(elapsed=5.0)), Entry("b", "k3", path, History(elapsed=9.0))]
     assert [e.key for e in cheapest(faked)] == ["k1", "k3"]  # ties by key, one per experiment
-    assert [e.key for e in cheapest(faked, per_experiment=2)] == ["k1", "k2", "k3"]
+    assert [e.key for e in cheapest(faked, per_group=2)] == ["k1", "k2", "k3"]
+    models = [Entry("a", "k4", path, History(elapsed=1.0, config={"model": "lstm"})),
+              Entry("a", "k5", path, History(elapsed=2.0, config={"model": "lstm"})),
+              Entry("a", "k6", path, History(elapsed=3.0, config={"model": "rnn"}))]
+    assert [e.group for e in models] == ["a/lstm", "a/lstm", "a/rnn"]
+    assert [e.key for e in cheapest(faked + models)] == ["k1", "k4", "k6", "k3"]  # one per experiment and model
 
 
 def test_across_machines_only_the_first_loss_is_compared():
