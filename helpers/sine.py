@@ -9,8 +9,8 @@ The protocol (one for every experiment of the workbook):
   the *validation* curves (seed VALIDATION_SEED) pick the best step of a run and the learning rate
   of a model; the *test* curves (seed TEST_SEED) give the reported numbers. Frequencies and starts
   are continuous draws, so no curve of one set appears in another.
-- budget: every run trains `steps` steps (no early stop); the parameters of the validation
-  evaluation with the lowest continuation MSE are restored at the end (`History.chosen_step`).
+- budget: every run trains `max_steps` steps (there is no target to stop at); the parameters of
+  the validation evaluation with the lowest continuation MSE are restored at the end (`History.chosen_step`).
 - learning rate: `choose_lr` trains a model at every rate of LR_GRID with the same budget and keeps
   the one with the lowest validation continuation MSE; models compared each get their own rate.
 
@@ -76,10 +76,10 @@ class SineConfig:
     model: str = "rnn"
     hidden_size: int = 32
     lr: float = 3e-3
-    steps: int = 2000
+    max_steps: int = 2000
     batch_size: int = 128
     bptt_length: int | None = None     # None: full BPTT
-    clip_norm: float | None = 5.0      # global gradient norm; None: no clipping
+    max_norm: float | None = 5.0       # global gradient norm clipped to this; None: no clipping
     optimizer: str = "adam"
     seed: int = 0
     eval_every: int = 100
@@ -111,7 +111,7 @@ def config(**overrides) -> SineConfig:
         validate.fail("overrides", "keys among " + ", ".join(fields), unknown)
     c = {**asdict(SineConfig()), **overrides}
     validate.choice("model", c["model"], tuple(MODELS))
-    for key in ("hidden_size", "steps", "batch_size", "eval_every"):
+    for key in ("hidden_size", "max_steps", "batch_size", "eval_every"):
         c[key] = validate.positive_int(key, c[key])
     c["lr"] = validate.positive("lr", c["lr"])
     for key in ("bptt_length", "teacher_steps"):
@@ -119,8 +119,8 @@ def config(**overrides) -> SineConfig:
             c[key] = validate.positive_int(key, c[key])
     c["ramp"] = validate.real("ramp", c["ramp"], low=0.0, high=1.0)
     validate.choice("lr_schedule", c["lr_schedule"], LR_SCHEDULES)
-    if c["clip_norm"] is not None:
-        c["clip_norm"] = validate.positive("clip_norm", c["clip_norm"])
+    if c["max_norm"] is not None:
+        c["max_norm"] = validate.positive("max_norm", c["max_norm"])
     validate.choice("optimizer", c["optimizer"], OPTIMIZERS)
     c["seed"] = validate.seed("seed", c["seed"])
     return SineConfig(**c)
@@ -233,21 +233,21 @@ def closed_loop_loss(model, inputs, targets, teacher_steps: int, bptt_length: in
 
 @checked(ramp_arguments)
 def teacher_steps_at(c: SineConfig, step: int, length: int) -> int:
-    """True inputs per sequence of `length` at training step 1 … steps (closed-loop training): `length`
-    (teacher forcing) at the start, falling linearly to c.teacher_steps at step ramp * steps and
-    staying there; ramp 0: c.teacher_steps from the first step."""
+    """True inputs per sequence of `length` at training step 1 … max_steps (closed-loop training):
+    `length` (teacher forcing) at the start, falling linearly to c.teacher_steps at step
+    ramp * max_steps and staying there; ramp 0: c.teacher_steps from the first step."""
     final = min(c.teacher_steps, length)
-    progress = 1.0 if c.ramp == 0 else min(1.0, step / (c.ramp * c.steps))
+    progress = 1.0 if c.ramp == 0 else min(1.0, step / (c.ramp * c.max_steps))
     return round(length - (length - final) * progress)
 
 
 @checked(schedule_arguments)
 def learning_rate(c: SineConfig, step: int) -> float:
-    """The learning rate of training step 1 … steps: c.lr throughout ("constant"), or decayed from
-    lr to 0 along a half cosine, lr (1 + cos(pi (step - 1) / steps)) / 2 ("cosine")."""
+    """The learning rate of training step 1 … max_steps: c.lr throughout ("constant"), or decayed
+    from lr to 0 along a half cosine, lr (1 + cos(pi (step - 1) / max_steps)) / 2 ("cosine")."""
     if c.lr_schedule == "constant":
         return c.lr
-    return c.lr * 0.5 * (1.0 + math.cos(math.pi * (step - 1) / c.steps))
+    return c.lr * 0.5 * (1.0 + math.cos(math.pi * (step - 1) / c.max_steps))
 
 
 def continuation_arguments(model, warmup, n=CONTINUATION) -> dict:
@@ -332,7 +332,7 @@ def train(c, on_step=None, model=None) -> History:
 
     Each step draws `batch_size` curves (a generator seeded with c.seed), computes `sequence_loss`
     (teacher_steps None) or `closed_loop_loss` with `teacher_steps_at` true inputs, clips the global
-    gradient norm to `clip_norm` and updates with `optimizer` at the step's `learning_rate`. Every
+    gradient norm to `max_norm` and updates with `optimizer` at the step's `learning_rate`. Every
     `eval_every` steps the validation metrics are recorded (then `on_step(history)` runs, with
     `history.final["continuation"]` of the current model for live plots); at the end the step with the
     lowest validation continuation MSE is restored, and `final` gets the test numbers ("test_mse",
@@ -364,7 +364,7 @@ def train(c, on_step=None, model=None) -> History:
             history.final["continuation"] = continuation_record(model)
             on_step(history)
 
-    history = fit(model, optimizer, next_batch, loss_fn, c.steps, clip_norm=c.clip_norm,
+    history = fit(model, optimizer, next_batch, loss_fn, c.max_steps, clip_norm=c.max_norm,
                   evaluate=lambda m: evaluate_sine(m, validation), eval_every=c.eval_every,
                   best_metric=SELECTION_METRIC, best_mode="min", on_step=report,
                   desc=f"sine {c.model} lr {c.lr:g}", config=c.as_dict())
@@ -466,13 +466,13 @@ def plot_frequency_diagnosis(ax, diagnoses: dict):
     ax.legend(fontsize="small")
 
 
-def plot_gradient_norms(ax, history: History, clip_norm: float | None, *, label: str | None = None):
+def plot_gradient_norms(ax, history: History, max_norm: float | None, *, label: str | None = None):
     """The global gradient norm before clipping at every training step (log scale) and the clip
     threshold: the steps above the line are the ones clipping rescaled."""
     steps, norms = np.asarray(history.steps), np.asarray(history.grad_norm, dtype=float)
     ax.semilogy(steps, norms, linewidth=0.6, label=label or "gradient norm before clipping")
-    if clip_norm is not None:
-        ax.axhline(clip_norm, color="black", linestyle="--", linewidth=1, label=f"clip norm {clip_norm:g}")
+    if max_norm is not None:
+        ax.axhline(max_norm, color="black", linestyle="--", linewidth=1, label=f"clip norm {max_norm:g}")
     ax.set_xlabel("training step")
     ax.set_ylabel("global gradient norm")
     ax.legend(fontsize="small")
@@ -525,9 +525,9 @@ def sine_panel(**defaults) -> widgets.VBox:
         "ramp": widgets.FloatSlider(base.ramp, min=0.0, max=1.0, step=0.05, description="ramp"),
         "hidden_size": widgets.IntSlider(base.hidden_size, 4, 128, description="hidden size"),
         "lr": widgets.FloatLogSlider(base.lr, base=10, min=-4, max=-1, description="learning rate"),
-        "steps": widgets.IntSlider(base.steps, 100, 5000, step=100, description="steps"),
+        "max_steps": widgets.IntSlider(base.max_steps, 100, 5000, step=100, description="steps"),
         "bptt_length": widgets.IntSlider(base.bptt_length or 0, 0, 100, description="bptt length"),
-        "clip_norm": widgets.FloatSlider(base.clip_norm or 5.0, min=0.5, max=20.0, step=0.5, description="clip norm"),
+        "max_norm": widgets.FloatSlider(base.max_norm or 5.0, min=0.5, max=20.0, step=0.5, description="clip norm"),
         "seed": widgets.IntText(base.seed, description="seed"),
     }
 

@@ -519,7 +519,7 @@ def tiny_memory():
 
 
 def tiny_sine():
-    return sine.config(hidden_size=4, steps=2, batch_size=4, eval_every=1)
+    return sine.config(hidden_size=4, max_steps=2, batch_size=4, eval_every=1)
 
 
 def a_history():

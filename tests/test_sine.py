@@ -14,7 +14,7 @@ from helpers.data import sine_waves
 from helpers.gradcheck import check, numerical_gradient
 
 matplotlib.use("Agg")
-TINY = {"hidden_size": 8, "batch_size": 8, "steps": 20, "eval_every": 10}
+TINY = {"hidden_size": 8, "batch_size": 8, "max_steps": 20, "eval_every": 10}
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,7 @@ def test_config_defaults_overrides_and_immutability():
     config = sine.config(hidden_size=16, bptt_length=10)
     assert config == dataclasses.replace(sine.SineConfig(), hidden_size=16, bptt_length=10)
     defaults = sine.config()
-    assert defaults.clip_norm == 5.0 and defaults.bptt_length is None and defaults.ramp == 0.5
+    assert defaults.max_norm == 5.0 and defaults.bptt_length is None and defaults.ramp == 0.5
     assert defaults.teacher_steps == sine.WARMUP and defaults.lr_schedule == "cosine"
     assert sine.config(teacher_steps=None).teacher_steps is None
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -61,8 +61,8 @@ def test_the_version_is_a_constant_not_a_setting(version):
 
 @pytest.mark.parametrize("overrides, name, error", [
     ({"model": "gru"}, "model", ValueError), ({"hidden_size": 0}, "hidden_size", ValueError),
-    ({"lr": -1.0}, "lr", ValueError), ({"steps": 1.5}, "steps", TypeError),
-    ({"bptt_length": 0}, "bptt_length", ValueError), ({"clip_norm": 0.0}, "clip_norm", ValueError),
+    ({"lr": -1.0}, "lr", ValueError), ({"max_steps": 1.5}, "max_steps", TypeError),
+    ({"bptt_length": 0}, "bptt_length", ValueError), ({"max_norm": 0.0}, "max_norm", ValueError),
     ({"optimizer": "lbfgs"}, "optimizer", ValueError), ({"seed": -1}, "seed", ValueError),
     ({"teacher_steps": 0}, "teacher_steps", ValueError), ({"teacher_steps": 2.5}, "teacher_steps", TypeError),
     ({"lr_schedule": "step"}, "lr_schedule", ValueError), ({"ramp": 1.5}, "ramp", ValueError),
@@ -237,20 +237,20 @@ def test_closed_loop_loss_rejects_bad_arguments():
 
 
 def test_teacher_steps_fall_from_the_whole_sequence_to_the_warmup():
-    config = sine.config(steps=100, teacher_steps=30, ramp=0.5)
+    config = sine.config(max_steps=100, teacher_steps=30, ramp=0.5)
     counts = [sine.teacher_steps_at(config, step, 100) for step in range(1, 101)]
     assert counts[0] == 99 and counts[24] == 65 and counts[49:] == [30] * 51
     assert all(a >= b for a, b in zip(counts, counts[1:]))
-    assert {sine.teacher_steps_at(sine.config(steps=100, ramp=0.0), step, 100) for step in (1, 50)} == {30}
+    assert {sine.teacher_steps_at(sine.config(max_steps=100, ramp=0.0), step, 100) for step in (1, 50)} == {30}
     assert sine.teacher_steps_at(sine.config(teacher_steps=500), 1, 100) == 100
 
 
 def test_learning_rate_schedules():
-    cosine = sine.config(lr=0.01, steps=100)
+    cosine = sine.config(lr=0.01, max_steps=100)
     rates = [sine.learning_rate(cosine, step) for step in range(1, 101)]
     assert rates[0] == 0.01 and rates[50] == pytest.approx(0.005, rel=1e-12)
     assert all(a > b > 0 for a, b in zip(rates, rates[1:]))
-    constant = sine.config(lr=0.01, steps=100, lr_schedule="constant")
+    constant = sine.config(lr=0.01, max_steps=100, lr_schedule="constant")
     assert {sine.learning_rate(constant, step) for step in (1, 50, 100)} == {0.01}
 
 
@@ -299,7 +299,7 @@ def test_choose_lr_trains_every_rate_with_the_same_budget_and_picks_on_validatio
     monkeypatch.setenv("WORKBOOK_QUICK", "1")
     runs, best = sine.choose_lr(sine.config(**TINY), grid=(1e-2, 1e-3))
     assert sorted(runs) == [1e-3, 1e-2]
-    assert {len(history.steps) for _, history in runs.values()} == {TINY["steps"]}
+    assert {len(history.steps) for _, history in runs.values()} == {TINY["max_steps"]}
     assert best == min(runs, key=lambda lr: runs[lr][1].final["continuation_mse"])
     model, history = sine.run(sine.config(**TINY, lr=1e-2))   # the cached run, weights included
     assert history.from_cache and history.loss == runs[1e-2][1].loss
@@ -316,7 +316,7 @@ def test_rnn_hidden_matching_gives_the_nearest_parameter_count():
 
 def test_training_lowers_the_loss_for_both_models():
     for kind in ("rnn", "lstm"):
-        history = sine.train(sine.config(**{**TINY, "steps": 60, "eval_every": 60, "lr": 1e-2}, model=kind,
+        history = sine.train(sine.config(**{**TINY, "max_steps": 60, "eval_every": 60, "lr": 1e-2}, model=kind,
                                          teacher_steps=None, lr_schedule="constant"))
         assert np.mean(history.loss[-10:]) < 0.5 * np.mean(history.loss[:10]), kind
 
@@ -331,7 +331,7 @@ def test_training_uses_the_closed_loop_loss_and_the_schedule():
     optimizer = torch.optim.Adam(replay.parameters(), lr=config.lr)
     generator = np.random.default_rng(config.seed)
     losses = []
-    for step in range(1, config.steps + 1):
+    for step in range(1, config.max_steps + 1):
         for group in optimizer.param_groups:
             group["lr"] = sine.learning_rate(config, step)
         curves = sine_waves(config.batch_size, seed=generator)
@@ -340,7 +340,7 @@ def test_training_uses_the_closed_loop_loss_and_the_schedule():
         loss = sine.closed_loop_loss(replay, torch.tensor(curves.inputs, dtype=torch.float32),
                                      torch.tensor(curves.targets, dtype=torch.float32), teacher_steps)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(replay.parameters(), config.clip_norm)
+        torch.nn.utils.clip_grad_norm_(replay.parameters(), config.max_norm)
         optimizer.step()
         losses.append(loss.item())
     np.testing.assert_allclose(history.loss, losses, rtol=1e-5)
@@ -349,7 +349,7 @@ def test_training_uses_the_closed_loop_loss_and_the_schedule():
 
 
 def test_truncated_training_runs():
-    history = sine.train(sine.config(**TINY, bptt_length=7, clip_norm=None))
+    history = sine.train(sine.config(**TINY, bptt_length=7, max_norm=None))
     assert history.config["bptt_length"] == 7 and np.all(np.isfinite(history.loss))
 
 
@@ -360,7 +360,7 @@ def test_figure_and_panel():
     assert curve_ax.get_xlabel() == "sample index" and len(curve_ax.lines) == 3 * sine.SHOWN_CURVES + 1
     assert loss_ax.get_ylabel() == "MSE" and error_ax.get_xlabel() == "generated sample"
     np.testing.assert_allclose(error_ax.lines[0].get_ydata(), history.final["continuation"]["errors"])
-    box = sine.sine_panel(hidden_size=4, batch_size=4, steps=100, eval_every=50, teacher_steps=None)
+    box = sine.sine_panel(hidden_size=4, batch_size=4, max_steps=100, eval_every=50, teacher_steps=None)
     training_mode = box.children[1]
     assert [value for _, value in training_mode.options] == [None, sine.WARMUP] and training_mode.value is None
     box.run()
@@ -393,7 +393,7 @@ def test_frequency_diagnosis_fits_the_generated_continuation():
 def test_brief_closed_loop_training_continues_better_than_zero():
     """A small LSTM, 100 closed-loop steps (ramp from teacher forcing): its 100 generated samples
     beat the continuation 0, and its first 20 are far better than 0."""
-    history = sine.train(sine.config(model="lstm", hidden_size=16, batch_size=32, steps=100,
+    history = sine.train(sine.config(model="lstm", hidden_size=16, batch_size=32, max_steps=100,
                                                lr=1e-2, eval_every=100))
     zero = np.mean(sine.held_out_curves().inputs[:, sine.WARMUP:] ** 2, axis=0)
     assert history.final["test_continuation_mse"] < 0.9 * np.mean(zero)
