@@ -421,6 +421,24 @@ def compare_at_equal_size(c, grid=LR_GRID, retrain: bool | None = None, on_step=
             for kind, hidden in sizes.items()}
 
 
+def plot_across_seeds(ax, scores: dict, *, ylabel: str):
+    """One column per entry of `scores` (label -> one positive value per seed, e.g. a test MSE): every
+    seed as a dot, the mean as a short horizontal line; log scale."""
+    if not isinstance(scores, dict) or not scores:
+        validate.fail("scores", "a non-empty dict of label -> one value per seed", scores, TypeError)
+    ylabel = validate.text("ylabel", ylabel)
+    for column, (label, values) in enumerate(scores.items()):
+        values = validate.array(f"scores[{label!r}]", values, ndim=1).astype(float)
+        if values.size == 0 or not np.all(values > 0):
+            validate.fail(f"scores[{label!r}]", "at least one value, all positive (log scale)", values)
+        ax.scatter(np.full(values.size, column), values, color=f"C{column}", alpha=0.7, zorder=3)
+        ax.hlines(values.mean(), column - 0.25, column + 0.25, color=f"C{column}", linewidth=2)
+    ax.set_xticks(range(len(scores)), [str(label) for label in scores])
+    ax.set_xlim(-0.6, len(scores) - 0.4)
+    ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+
+
 def plot_continuation(ax, record: dict, *, curves: int = SHOWN_CURVES):
     """The first `curves` test curves of a `continuation_record`: warm-up (black), truth (thick,
     pale) and generated samples (thin), each curve in its own colour; the legend explains the styles."""

@@ -631,6 +631,8 @@ ROWS += [
     row("sine.held_out_curves", lambda count, seed: sine.held_out_curves(count, seed), count=size(3),
         seed=seed(generator=False)),
     row("sine.rnn_hidden_matching", lambda lstm_hidden: sine.rnn_hidden_matching(lstm_hidden), lstm_hidden=size(8)),
+    row("sine.plot_across_seeds", lambda scores, ylabel: sine.plot_across_seeds(axes(), scores, ylabel=ylabel),
+        scores=instance(built(lambda: {"a": [0.1, 0.2]})), ylabel=text("MSE")),
     row("digits.confusion_matrix", lambda labels_, predicted: digits.confusion_matrix(labels_, predicted),
         names={"labels_": "labels"}, labels_=labels((6,), 10, free=()), predicted=labels((6,), 10, free=())),
     row("digits.build_network", lambda c: digits.build_network(c).layers, c=instance(built(lambda: digits.config()))),

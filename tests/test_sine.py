@@ -3,6 +3,7 @@ schedule, training, plots, panel."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import matplotlib
 import numpy as np
@@ -14,6 +15,8 @@ from helpers.data import sine_waves
 from helpers.gradcheck import check, numerical_gradient
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
 TINY = {"hidden_size": 8, "batch_size": 8, "max_steps": 20, "eval_every": 10}
 
 
@@ -398,3 +401,27 @@ def test_brief_closed_loop_training_continues_better_than_zero():
     zero = np.mean(sine.held_out_curves().inputs[:, sine.WARMUP:] ** 2, axis=0)
     assert history.final["test_continuation_mse"] < 0.9 * np.mean(zero)
     assert history.final[f"test_continuation_mse_{sine.SHORT_HORIZON}"] < 0.25 * np.mean(zero[:sine.SHORT_HORIZON])
+
+
+def test_plot_across_seeds_draws_every_seed_and_the_mean():
+    from matplotlib.collections import LineCollection, PathCollection
+
+    fig, ax = plt.subplots()
+    sine.plot_across_seeds(ax, {"a": [0.1, 0.2, 0.4], "b": [0.01]}, ylabel="test continuation MSE")
+    dots = [c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)]
+    means = [c.get_segments()[0] for c in ax.collections if isinstance(c, LineCollection)]
+    assert [len(d) for d in dots] == [3, 1] and np.allclose(dots[0][:, 0], 0) and np.allclose(dots[1][:, 0], 1)
+    assert np.allclose([m[0][1] for m in means], [0.7 / 3, 0.01])
+    assert ax.get_yscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("scores, error, name", [
+    ({}, TypeError, "scores"), ([0.1], TypeError, "scores"), ({"a": []}, ValueError, "scores['a']"),
+    ({"a": [0.1, 0.0]}, ValueError, "scores['a']"), ({"a": [[0.1]]}, ValueError, "scores['a']"),
+])
+def test_plot_across_seeds_rejects_bad_scores(scores, error, name):
+    fig, ax = plt.subplots()
+    with pytest.raises(error, match=re.escape(name)):
+        sine.plot_across_seeds(ax, scores, ylabel="MSE")
+    plt.close(fig)
