@@ -13,7 +13,9 @@ Two tiers, one entry format, looked up in this order:
 A run trained by `cached` is written to the run cache and, in a declared full-mode run
 (``WORKBOOK_QUICK=0``, as `make figures` sets it; see `full_mode_declared`), to `results/` as well.
 ``WORKBOOK_RETRAIN=1`` (or ``cached(..., retrain=True)``) skips both lookups and trains again (and
-rewrites both tiers). Entries are compact JSON (no indentation: `results/` must stay under 5 MB).
+rewrites both tiers). With the environment variable, an entry written since the retraining began
+(``WORKBOOK_RETRAIN_SINCE``, see `retrain_since`) is this retraining's own and is reused: a config that
+several cells (or a worker and its parent) ask for trains once. Entries are compact JSON (no indentation: `results/` must stay under 5 MB).
 
 The key (`cache_key`) hashes everything that changes a result: the config (which carries the
 module's "version", bumped when its code changes what a run produces), the entry format, the torch
@@ -46,6 +48,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
@@ -87,6 +90,34 @@ def full_mode_declared() -> bool:
 def retrain_requested() -> bool:
     """True when the environment variable WORKBOOK_RETRAIN is 1/true/yes."""
     return os.environ.get("WORKBOOK_RETRAIN", "").strip().lower() in {"1", "true", "yes"}
+
+
+RETRAIN_SINCE = "WORKBOOK_RETRAIN_SINCE"
+
+
+def retrain_since() -> float | None:
+    """With WORKBOOK_RETRAIN set: when the retraining began (seconds since the epoch), else None.
+
+    Taken from the environment variable WORKBOOK_RETRAIN_SINCE, which is set to the current time on
+    first use; worker processes and the kernels of `helpers.run_notebooks` inherit it, so a whole
+    `make figures RETRAIN=1` shares one start. Entries written since then are reused."""
+    if not retrain_requested():
+        return None
+    value = os.environ.setdefault(RETRAIN_SINCE, repr(time.time()))
+    try:
+        return float(value)
+    except ValueError:
+        validate.fail(RETRAIN_SINCE, "seconds since the epoch", value)
+
+
+def _written_since(folder: Path, key: str, since: float | None) -> bool:
+    """True when no retraining is under way (`since` None) or the entry of `key` was written since it began."""
+    if since is None:
+        return True
+    try:
+        return (folder / f"{key}.json").stat().st_mtime >= since
+    except OSError:
+        return False
 
 
 def environment() -> dict:
@@ -391,7 +422,8 @@ def cached(config: dict, run: Callable[[], History], cache_dir: str | Path | Non
     model           optional: the torch module (or NumPy parameter dict) that `run` trains in
                     place; its weights are stored beside the JSON and, on a hit, loaded back into it
     verbose         print one line when a stored run is reused (broken entries are always reported)
-    retrain         True: ignore stored runs and train; None: `retrain_requested()` (WORKBOOK_RETRAIN)
+    retrain         True: ignore stored runs and train; None: WORKBOOK_RETRAIN decides (`retrain_since`:
+                    then only entries written since the retraining began are reused)
     results         the committed tier: None = on for configs with "experiment" when `cache_dir` is
                     None; True/False force it; never in quick mode; written only when
                     `full_mode_declared()` (WORKBOOK_QUICK=0)
@@ -404,9 +436,12 @@ def cached(config: dict, run: Callable[[], History], cache_dir: str | Path | Non
     key = cache_key(config)
     config = json.loads(canonical_config(config))
     tiers = _tiers(config, cache_dir, results, results_dir)
-    retrain = retrain_requested() if retrain is None else bool(retrain)
-    if not retrain:
+    since = retrain_since() if retrain is None else None     # WORKBOOK_RETRAIN: reuse this retraining's runs
+    retrain = since is not None if retrain is None else bool(retrain)
+    if not retrain or since is not None:
         for label, prefix, folder, _ in tiers:
+            if not _written_since(folder, key, since):
+                continue
             wants_weights = model if (label == RUN_CACHE or commit_weights) else None
             try:
                 history = _read_entry(folder, key, config, wants_weights)
@@ -439,9 +474,10 @@ def is_cached(config: dict, cache_dir: str | Path | None = None, *, results: boo
     """True when `cached(config, …)` with the same folders would reuse a stored run (weights not checked)."""
     key = cache_key(config)
     config = json.loads(canonical_config(config))
-    if retrain_requested():
-        return False
+    since = retrain_since()
     for _, _, folder, _ in _tiers(config, cache_dir, results, results_dir):
+        if not _written_since(folder, key, since):
+            continue
         try:
             if _read_entry(folder, key, config, None) is not None:
                 return True

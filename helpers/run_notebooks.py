@@ -14,6 +14,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from helpers import run_cache
+
 KERNEL = "rnn-workbook"
 
 
@@ -60,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="folder for the executed copies")
     parser.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: no limit)")
     args = parser.parse_args(argv)
+    run_cache.retrain_since()   # with WORKBOOK_RETRAIN: one start for every kernel (a run trains once)
     for path in args.notebooks:
         start = time.perf_counter()
         notebook = execute(path, quick=args.quick, cell_timeout=args.timeout)

@@ -13,6 +13,13 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 CELL_TIMEOUT = 300  # seconds per cell; quick mode keeps a whole notebook around a minute
 
 
+@pytest.fixture(autouse=True)
+def no_retrain_start(monkeypatch):
+    """Every test starts without WORKBOOK_RETRAIN_SINCE, and one that sets it (through
+    `run_cache.retrain_since`) does not leak it into the next."""
+    monkeypatch.delenv("WORKBOOK_RETRAIN_SINCE", raising=False)
+
+
 def notebook_params():
     """The notebooks as pytest parameters, with their file names as ids."""
     return [pytest.param(path, id=path.stem) for path in NOTEBOOKS]

@@ -79,7 +79,7 @@ def test_config_is_frozen_and_validated_once():
     (lambda: config(version=1), "version: expected not set by the caller"),
     (lambda: config(version=memory.VERSION), "version"),
     (lambda: config(experiment="sine"), "experiment: expected not set by the caller"),
-    (lambda: memory.checked_config({**dataclasses.asdict(config()), "version": 1}), "version: expected 3"),
+    (lambda: memory.checked_config({**dataclasses.asdict(config()), "version": 1}), f"version: expected {memory.VERSION}"),
     (lambda: memory.checked_config({**dataclasses.asdict(config()), "extra": 1}), "config: expected keys.*got 'extra'"),
     (lambda: memory.checked_config({**dataclasses.asdict(config()), "experiment": "sine"}), "experiment: expected 'memory'"),
     (lambda: memory.checked_config("lstm"), "config: expected a MemoryConfig"),

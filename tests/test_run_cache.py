@@ -5,6 +5,8 @@ import hashlib
 import io
 import json
 import math
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -169,10 +171,28 @@ def test_retrain_switch_trains_again_and_rewrites(tmp_path, monkeypatch):
     cached(CONFIG, run, tmp_path)
     cached(CONFIG, run, tmp_path, retrain=True)
     assert run.calls == 2
+    time.sleep(0.1)   # file times are coarser than time.time(): keep the retraining's start clear of them
     monkeypatch.setenv("WORKBOOK_RETRAIN", "1")
+    monkeypatch.setenv("WORKBOOK_RETRAIN_SINCE", repr(time.time() - 0.05))
     assert not is_cached(CONFIG, tmp_path)
     assert not cached(CONFIG, run, tmp_path).from_cache and run.calls == 3
     assert cached(CONFIG, run, tmp_path, retrain=False).from_cache and run.calls == 3
+    # written since the retraining began: this retraining's own run, reused (one training per config)
+    assert is_cached(CONFIG, tmp_path) and cached(CONFIG, run, tmp_path).from_cache and run.calls == 3
+    assert not cached(CONFIG, run, tmp_path, retrain=True).from_cache and run.calls == 4
+
+
+def test_the_retraining_start_is_set_once_and_inherited(monkeypatch):
+    assert run_cache.retrain_since() is None
+    monkeypatch.setenv("WORKBOOK_RETRAIN", "1")
+    before = time.time()
+    start = run_cache.retrain_since()
+    assert before <= start <= time.time() and os.environ["WORKBOOK_RETRAIN_SINCE"] == repr(start)
+    time.sleep(0.01)
+    assert run_cache.retrain_since() == start   # later calls (and child processes) keep it
+    monkeypatch.setenv("WORKBOOK_RETRAIN_SINCE", "soon")
+    with pytest.raises(ValueError, match="WORKBOOK_RETRAIN_SINCE"):
+        run_cache.retrain_since()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -422,9 +442,11 @@ def test_retrain_rewrites_both_tiers(folders, monkeypatch):
     cache, results = folders
     run = CountingRun()
     cached(EXPERIMENT, run)
+    time.sleep(0.1)
     monkeypatch.setenv("WORKBOOK_RETRAIN", "yes")
+    monkeypatch.setenv("WORKBOOK_RETRAIN_SINCE", repr(time.time() - 0.05))
     second = cached(EXPERIMENT, run)
-    assert run.calls == 2
+    assert run.calls == 2 and cached(EXPERIMENT, run).from_cache and run.calls == 2
     for folder in (cache, results):
         stored = json.loads((folder / f"{cache_key(EXPERIMENT)}.json").read_text())["history"]
         assert stored["elapsed"] == second.elapsed
