@@ -15,7 +15,8 @@ A run trained by `cached` is written to the run cache and, in a declared full-mo
 ``WORKBOOK_RETRAIN=1`` (or ``cached(..., retrain=True)``) skips both lookups and trains again (and
 rewrites both tiers). With the environment variable, an entry written since the retraining began
 (``WORKBOOK_RETRAIN_SINCE``, see `retrain_since`) is this retraining's own and is reused: a config that
-several cells (or a worker and its parent) ask for trains once. Entries are compact JSON (no indentation: `results/` must stay under 5 MB).
+several cells (or a worker and its parent) ask for trains once. Entries are compact JSON (no
+indentation: `results/` must stay under 5 MB).
 
 The key (`cache_key`) hashes everything that changes a result: the config (which carries the
 module's "version", bumped when its code changes what a run produces), the entry format, the torch

@@ -1,8 +1,9 @@
 """Committed results (`results/`): small, sound, and reproduced by today's code.
 
 The real entries: every one passes `check_entry`, `results/` stays under 5 MB, and the cheapest
-committed run of each experiment and model that logged at least 10 losses is trained again and compared (`helpers.results.compare`: first 20
-losses within 1e-6 relative, same stop and chosen step, final numbers within 1e-4 x (1 + |value|)).
+committed run of each experiment and model that logged at least 10 losses is trained again and
+compared (`helpers.results.compare`: first 20 losses within 1e-6 relative, same stop and chosen step,
+final numbers within 1e-4 x (1 + |value|)).
 The mechanism itself is tested on a tiny fake experiment module, including a corrupted copy.
 """
 from __future__ import annotations
