@@ -26,7 +26,8 @@ The experiment API (shared with `helpers.memory` and `helpers.palindromes`):
     c = config(model="lstm", hidden_size=16)      # checked once, immutable
     model = build_model(c)                        # seeded initialisation
     history = train(c)                            # History; final holds the test numbers
-    model, history = run(c)                       # cached (run cache, committed results/sine)
+    history = run(c)                              # cached (run cache, committed results/sine)
+    model, history = run_model(c)                 # the same, with the trained model
     runs, best = choose_lr(c)                     # every rate of LR_GRID, the best on validation
     plot_continuation(ax, history.final["continuation"])
 
@@ -381,14 +382,19 @@ def _float32_digits(values: list[float]) -> list[float]:
     return [float(f"{value:.8g}") for value in values]
 
 
-def run(c, retrain: bool | None = None, on_step=None):
-    """(model, History) of config `c`: trained, or reloaded with its weights from the run cache or the
-    committed results (`helpers.run_cache.cached`; quick mode never touches results/)."""
+def run_model(c, retrain: bool | None = None, on_step=None) -> tuple[torch.nn.Module, History]:
+    """(trained model, History) of config `c`: trained, or reloaded with its weights from the run cache
+    or the committed results (`helpers.run_cache.cached`; quick mode never touches results/)."""
     c = _as_config(c)
     model = build_model(c)
     history = cached(c.as_dict(), lambda: train(c, on_step=on_step, model=model), model=model, retrain=retrain,
                      commit_weights=True)
     return model, history
+
+
+def run(c, retrain: bool | None = None, on_step=None) -> History:
+    """The History of config `c` (`run_model` without the model), like `memory.run` and `palindromes.run`."""
+    return run_model(c, retrain, on_step)[1]
 
 
 def choose_lr(c, grid=LR_GRID, retrain: bool | None = None, on_step=None):
@@ -398,7 +404,7 @@ def choose_lr(c, grid=LR_GRID, retrain: bool | None = None, on_step=None):
     rates = sorted({validate.positive("grid", lr) for lr in grid})
     if not rates:
         validate.fail("grid", "at least one learning rate", grid)
-    runs = {lr: run(replace(c, lr=lr), retrain=retrain, on_step=on_step) for lr in rates}
+    runs = {lr: run_model(replace(c, lr=lr), retrain=retrain, on_step=on_step) for lr in rates}
     best = min(rates, key=lambda lr: runs[lr][1].final[SELECTION_METRIC])
     return runs, best
 

@@ -304,8 +304,9 @@ def test_choose_lr_trains_every_rate_with_the_same_budget_and_picks_on_validatio
     assert sorted(runs) == [1e-3, 1e-2]
     assert {len(history.steps) for _, history in runs.values()} == {TINY["max_steps"]}
     assert best == min(runs, key=lambda lr: runs[lr][1].final["continuation_mse"])
-    model, history = sine.run(sine.config(**TINY, lr=1e-2))   # the cached run, weights included
+    model, history = sine.run_model(sine.config(**TINY, lr=1e-2))   # the cached run, weights included
     assert history.from_cache and history.loss == runs[1e-2][1].loss
+    assert sine.run(sine.config(**TINY, lr=1e-2)).loss == history.loss
     for name, parameter in model.state_dict().items():
         assert torch.equal(parameter, runs[1e-2][0].state_dict()[name])
 
