@@ -150,7 +150,9 @@ class LSTMRecurrence(torch.autograd.Function):
     forward(x (T, B, D), h0 (B, H), c0 (B, H), Wx (D, 4H), Wh (H, 4H), b (4H,))
     -> hs (T, B, H), h_T (B, H), c_T (B, H). Time-major x; the gate blocks of Wx, Wh and b come in
     the order i, f, o, g (`fused_gate_weights(model, "ifog")`). hs[-1] equals h_T, which is returned
-    on its own so that a loss on the last step leaves hs without a gradient.
+    on its own so that a loss on the last step leaves hs without a gradient. When no input needs a
+    gradient (evaluation under `torch.no_grad()`), the gates of each step are computed in the same
+    buffers and nothing is kept for backward: the same numbers at a fraction of the memory.
 
     Each step is one product z_t W of the row z_t = [h_{t-1}, x_t, 1] (B, H+D+1) with
     W = [Wh; Wx; b] (H+D+1, 4H); the rows of all steps share one buffer, into which each step writes
@@ -171,25 +173,30 @@ class LSTMRecurrence(torch.autograd.Function):
         z[:T, :, H:H + D] = x
         z[T, :, H:H + D] = 0.0
         z[:, :, H + D] = 1.0
-        sigmoids = x.new_empty(T, B, 4 * H)          # i, f, o and sigmoid(2 a_g) of every step
-        gs = x.new_empty(T, B, H)                    # candidate g_t = tanh(a_g)
-        cs = x.new_empty(T + 1, B, H)                # c_0 ... c_T
-        tanh_cs = x.new_empty(T, B, H)
+        kept = T if any(ctx.needs_input_grad) else 1     # steps whose gates stay for backward (none in eval)
+        sigmoids = x.new_empty(kept, B, 4 * H)       # i, f, o and sigmoid(2 a_g) of every step
+        gs = x.new_empty(kept, B, H)                 # candidate g_t = tanh(a_g)
+        cs = x.new_empty(kept + 1, B, H)             # c_0 ... c_T
+        tanh_cs = x.new_empty(kept, B, H)
         cs[0] = c0
         two, minus_one = x.new_tensor(2.0), x.new_tensor(-1.0)     # 0-dim: no scalar conversion per op
-        i, f, o, s_g = (gate.unbind(0) for gate in sigmoids.split(H, dim=2))
-        for t, (z_in, z_out, s, g, c, tanh_c) in enumerate(zip(z[:-1].unbind(0), z[1:].unbind(0), sigmoids.unbind(0),
-                                                               gs.unbind(0), cs[1:].unbind(0), tanh_cs.unbind(0))):
+        step_sigmoids, step_gs, step_cs, step_tanh_cs = (buffer.unbind(0) for buffer in (sigmoids, gs, cs, tanh_cs))
+        gates = [s.split(H, dim=1) for s in step_sigmoids]
+        for t, (z_in, z_out) in enumerate(zip(z[:-1].unbind(0), z[1:].unbind(0))):
+            k = t % kept                             # t, or 0 when nothing is kept
+            s, g, tanh_c, (i, f, o, s_g) = step_sigmoids[k], step_gs[k], step_tanh_cs[k], gates[k]
+            c_previous, c = step_cs[t % (kept + 1)], step_cs[(t + 1) % (kept + 1)]
             torch.mm(z_in, W, out=s).sigmoid_()
-            torch.add(minus_one, s_g[t], alpha=2.0, out=g)            # eq. (4): 2 sigmoid(2 a_g) - 1
-            torch.mul(f[t], cs[t], out=c).addcmul_(i[t], g)           # eq. (8)
+            torch.add(minus_one, s_g, alpha=2.0, out=g)               # eq. (4): 2 sigmoid(2 a_g) - 1
+            torch.mul(f, c_previous, out=c).addcmul_(i, g)            # eq. (8)
             torch.mul(c, two, out=tanh_c).sigmoid_()
             torch.add(minus_one, tanh_c, alpha=2.0, out=tanh_c)
-            torch.mul(o[t], tanh_c, out=z_out[:, :H])                 # eq. (9)
+            torch.mul(o, tanh_c, out=z_out[:, :H])                    # eq. (9)
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(W, z, sigmoids, gs, cs, tanh_cs)
+        if kept == T:
+            ctx.save_for_backward(W, z, sigmoids, gs, cs, tanh_cs)
         hs = z[1:, :, :H]
-        return hs, hs[-1].clone(), cs[T].clone()
+        return hs, hs[-1].clone(), cs[T % (kept + 1)].clone()
 
     @staticmethod
     def backward(ctx, dhs, dh_T, dc_T):

@@ -223,3 +223,21 @@ def test_fast_lstm_last_step_output_is_the_last_step_of_forward_with_its_gradien
     full, last = results
     assert last["p_T"].shape == (B, O)
     check({name: (last[name].detach().numpy(), full[name].detach().numpy()) for name in full}, tolerance=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("steps", [1, 2, 7])
+def test_fast_lstm_evaluation_without_gradients_gives_bit_identical_outputs(dtype, steps):
+    """Under torch.no_grad() LSTMRecurrence keeps no gates for backward and reuses one buffer per step
+    (two for c): the outputs, states and last-step logits must equal the training pass's bit for bit."""
+    _, fast = models(seed=14)
+    fast = fast.to(dtype)
+    generator = torch.Generator().manual_seed(15)
+    x, h0, c0 = (3 * torch.randn(shape, generator=generator, dtype=dtype) for shape in ((B, steps, D), (B, H), (B, H)))
+    training = [fast(x, (h0, c0)), fast.last_step_output(x, (h0, c0))]
+    with torch.no_grad():
+        evaluation = [fast(x, (h0, c0)), fast.last_step_output(x, (h0, c0))]
+    for (p_train, (h_train, c_train)), (p_eval, (h_eval, c_eval)) in zip(training, evaluation):
+        assert p_train.requires_grad and not p_eval.requires_grad
+        for trained, evaluated in ((p_train, p_eval), (h_train, h_eval), (c_train, c_eval)):
+            assert torch.equal(trained, evaluated)
