@@ -423,6 +423,7 @@ class SweepResult:
     seeds: list[int]
     histories: dict = field(default_factory=dict)
     elapsed: float = 0.0
+    not_stored: dict = field(default_factory=dict)   # model -> first length left out: runs not stored
 
     def lengths(self, model: str) -> list[int]:
         """The lengths run for `model` (the sweep stops a model after a length at chance)."""
@@ -463,15 +464,21 @@ CHANCE_LEVEL = CHANCE + 0.05  # a mean test accuracy below this, with no seed at
 
 
 def sweep(lengths, seeds=(0, 1, 2), *, base=None, lrs: dict | None = None, models=MODELS,
-          stop_at_chance: bool = True, workers: int = 1, cache_dir=None, progress: bool = True) -> SweepResult:
+          stop_at_chance: bool = True, trained_up_to: int | None = None, workers: int = 1, cache_dir=None,
+          progress: bool = True) -> SweepResult:
     """Train every (model, length, seed) through `run_many`, lengths in increasing order.
 
     base            the `Config` (or dict of overrides) shared by every run
     lrs             model -> learning rate (e.g. from `choose_lr`); default: `base`'s
     stop_at_chance  a model `at_chance` at a length is not run at longer lengths (they are harder
                     still); the sweep ends when no model is left
+    trained_up_to   None: train every length. A length: longer lengths are only loaded; a model
+                    whose runs at such a length are not all stored (run cache or committed results)
+                    stops there, and `result.not_stored[model]` says where
     """
     lengths = sorted(validate.integer(f"lengths[{i}]", T, minimum=3) for i, T in enumerate(lengths))
+    if trained_up_to is not None:
+        trained_up_to = validate.integer("trained_up_to", trained_up_to, minimum=3)
     models = [validate.choice("models", m, MODELS) for m in models]
     seeds = [validate.non_negative_int("seeds", s) for s in seeds]
     for name, value in (("lengths", lengths), ("models", models), ("seeds", seeds)):
@@ -486,9 +493,17 @@ def sweep(lengths, seeds=(0, 1, 2), *, base=None, lrs: dict | None = None, model
     active = list(models)
     with tqdm(total=len(lengths) * len(models) * len(seeds), desc="sweep", disable=not progress) as bar:
         for T in lengths:
+            configs = {m: [base.replace(length=T, model=m, seed=s, lr=lrs.get(m, base.lr)) for s in seeds]
+                       for m in active}
+            if trained_up_to is not None and T > trained_up_to:
+                for m in [m for m in active if not all(is_cached(c.to_dict(), cache_dir) for c in configs[m])]:
+                    result.not_stored[m] = T
+                    active.remove(m)
+                if not active:
+                    break
             keys = [(m, T, s) for m in active for s in seeds]
-            configs = [base.replace(length=T, model=m, seed=s, lr=lrs.get(m, base.lr)) for m, T, s in keys]
-            result.histories.update(zip(keys, run_many(configs, workers=workers, cache_dir=cache_dir)))
+            runs = run_many([c for m in active for c in configs[m]], workers=workers, cache_dir=cache_dir)
+            result.histories.update(zip(keys, runs))
             bar.update(len(keys))
             if stop_at_chance:
                 active = [m for m in active if not result.at_chance(m, T)]

@@ -19,9 +19,19 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FIGURES = REPO_ROOT / "figures"
 
 
+def _switch(variable: str) -> bool:
+    return os.environ.get(variable, "").strip().lower() in {"1", "true", "yes"}
+
+
 def quick_mode() -> bool:
     """True when the environment variable WORKBOOK_QUICK is set to 1/true/yes."""
-    return os.environ.get("WORKBOOK_QUICK", "").strip().lower() in {"1", "true", "yes"}
+    return _switch("WORKBOOK_QUICK")
+
+
+def long_sweep() -> bool:
+    """True when WORKBOOK_LONG_SWEEP is set to 1/true/yes (`make figures` sets it): notebook 05 then
+    trains its long palindrome lengths instead of only loading the stored runs."""
+    return _switch("WORKBOOK_LONG_SWEEP")
 
 
 @functools.cache

@@ -193,6 +193,7 @@ def test_choose_lr_breaks_ties_by_steps_to_the_target(monkeypatch, tmp_path):
     ({"lengths": [5], "base": {"hidden": 3}}, "config"),
     ({"lengths": [5], "lrs": {"gru": 0.1}}, "lrs"),
     ({"lengths": [5], "workers": 0}, "workers"),
+    ({"lengths": [5], "trained_up_to": 0}, "trained_up_to"),
 ])
 def test_bad_sweep_arguments_are_refused(kwargs, match, tmp_path):
     with pytest.raises(ValueError, match=match):
@@ -217,6 +218,26 @@ def test_the_sweep_stores_every_run_and_the_second_call_loads(tmp_path, monkeypa
     for key, history in first.histories.items():
         assert second.histories[key].loss == history.loss
         assert second.histories[key].final == history.final
+
+
+def test_lengths_past_trained_up_to_are_loaded_when_stored_and_never_trained(tmp_path, monkeypatch):
+    lrs = {"rnn": 2e-2, "lstm": 1e-2}
+    trained = []
+    train = palindromes.train
+    monkeypatch.setattr(palindromes, "train", lambda cfg, **kw: trained.append(cfg.length) or train(cfg, **kw))
+
+    def sweep(**kwargs):
+        return palindromes.sweep([5, 6], seeds=[0, 1], base=TINY, lrs=lrs, stop_at_chance=False,
+                                 cache_dir=tmp_path, progress=False, **kwargs)
+
+    short = sweep(trained_up_to=5)          # nothing stored at T = 6: both models stop before it
+    assert trained == [5] * 4 and short.not_stored == {"rnn": 6, "lstm": 6}
+    assert all(short.lengths(m) == [5] for m in palindromes.MODELS)
+    full = sweep()                          # trains T = 6
+    assert trained == [5] * 4 + [6] * 4 and full.not_stored == {}
+    loaded = sweep(trained_up_to=5)         # now T = 6 is stored: loaded, not trained
+    assert trained == [5] * 4 + [6] * 4 and loaded.not_stored == {} and loaded.reused == 8
+    assert all(loaded.lengths(m) == [5, 6] for m in palindromes.MODELS)
 
 
 def test_the_sweep_stops_a_model_once_it_is_at_chance(tmp_path):

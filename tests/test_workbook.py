@@ -24,6 +24,15 @@ def test_quick_mode_is_off_without_the_variable(monkeypatch):
     assert workbook.quick_mode() is False
 
 
+@pytest.mark.parametrize("value, long", [("1", True), ("yes", True), ("0", False), ("", False), (None, False)])
+def test_long_sweep_reads_the_environment(monkeypatch, value, long):
+    if value is None:
+        monkeypatch.delenv("WORKBOOK_LONG_SWEEP", raising=False)
+    else:
+        monkeypatch.setenv("WORKBOOK_LONG_SWEEP", value)
+    assert workbook.long_sweep() is long
+
+
 def test_quick_figures_go_to_a_temporary_folder_not_figures(monkeypatch):
     monkeypatch.setenv("WORKBOOK_QUICK", "1")
     fig, ax = plt.subplots()
