@@ -95,6 +95,25 @@ class History:
             self.final[name] = _json_value(f"final[{name!r}]", value)
         return self
 
+    def round_numbers(self, significant: int = 8) -> "History":
+        """Round the logged losses, gradient norms and metric values and every float in `final` to
+        `significant` digits, the precision of the float32 numbers they come from (a stored run takes
+        about half the bytes, and a run loaded from storage equals the one just trained). Returns the history."""
+        significant = validate.integer("significant", significant, minimum=1)
+
+        def rounded(value):
+            if isinstance(value, float):
+                return float(f"{value:.{significant}g}")
+            if isinstance(value, list):
+                return [rounded(item) for item in value]
+            if isinstance(value, dict):
+                return {name: rounded(item) for name, item in value.items()}
+            return value
+
+        self.loss, self.grad_norm, self.final = rounded(self.loss), rounded(self.grad_norm), rounded(self.final)
+        self.metrics = {name: [(step, rounded(value)) for step, value in pairs] for name, pairs in self.metrics.items()}
+        return self
+
     def to_dict(self) -> dict:
         """A plain dict of JSON types (metric pairs become two-element lists)."""
         data = asdict(self)

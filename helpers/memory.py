@@ -362,7 +362,7 @@ def train(cfg: MemoryConfig, on_step=None, *, model: torch.nn.Module | None = No
                          test_recall_per_position=[tested[f"r{i}"] for i in range(1, k + 1)],
                          reached_target=bool(history.best("accuracy") >= cfg.target_accuracy),
                          parameters=sum(p.numel() for p in model.parameters()))
-    return history
+    return history.round_numbers()   # stored runs: float32 precision
 
 
 def thin_training_curve(history: History, every: int) -> None:

@@ -255,7 +255,7 @@ def train(cfg, on_step=None, progress: bool = False, model: torch.nn.Module | No
                   desc=f"{c.model} T={c.length} seed {c.seed}", config=c.to_dict())
     with single_threaded():
         history.record_final(test_accuracy=accuracy(model, *data.test.tensors()))
-    return per_window(history, c.eval_every, c.max_norm)
+    return per_window(history, c.eval_every, c.max_norm).round_numbers()   # stored runs: float32 precision
 
 
 def per_window(history: History, window: int, max_norm: float) -> History:

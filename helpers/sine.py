@@ -369,17 +369,11 @@ def train(c, on_step=None, model=None) -> History:
                   evaluate=lambda m: evaluate_sine(m, validation), eval_every=c.eval_every,
                   best_metric=SELECTION_METRIC, best_mode="min", on_step=report,
                   desc=f"sine {c.model} lr {c.lr:g}", config=c.as_dict())
-    history.loss, history.grad_norm = _float32_digits(history.loss), _float32_digits(history.grad_norm)
+    history.round_numbers()   # stored runs: float32 precision
     with single_threaded():
         test = evaluate_sine(model)
         return history.record_final(**{f"test_{name}": value for name, value in test.items()},
                                     continuation=continuation_record(model))
-
-
-def _float32_digits(values: list[float]) -> list[float]:
-    """The per-step log rounded to 8 significant digits, the precision of the float32 numbers it holds
-    (halves the size of a stored run)."""
-    return [float(f"{value:.8g}") for value in values]
 
 
 def run_model(c, retrain: bool | None = None, on_step=None) -> tuple[torch.nn.Module, History]:

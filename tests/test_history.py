@@ -30,6 +30,29 @@ def test_history_json_round_trip_keeps_nan_and_pairs():
     assert again.diverged
 
 
+def test_round_numbers_keeps_float32_precision_and_non_finite_values():
+    history = History(steps=[1, 2, 3], loss=[2.302585092994046, math.nan, math.inf], grad_norm=[0.1234567891234, 1e-30, -5.0],
+                      metrics={"accuracy": [(2, 0.09399999678134918)]}, elapsed=1.23456789123,
+                      final={"accuracy": 0.09399999678134918, "curves": {"mse": [0.1234567891234, 3]}, "name": "x",
+                             "steps": 7, "reached": True})
+    assert history.round_numbers() is history
+    assert history.loss[0] == 2.3025851 and math.isnan(history.loss[1]) and history.loss[2] == math.inf
+    assert history.grad_norm == [0.12345679, 1e-30, -5.0]
+    assert history.metrics == {"accuracy": [(2, 0.093999997)]}
+    assert history.final == {"accuracy": 0.093999997, "curves": {"mse": [0.12345679, 3]}, "name": "x", "steps": 7,
+                             "reached": True}
+    assert history.elapsed == 1.23456789123     # a wall time, not a result
+    assert history.round_numbers(3).loss[0] == 2.3 and history.metrics["accuracy"] == [(2, 0.094)]
+    again = History.from_json(history.to_json())
+    assert again.round_numbers(3).to_json() == history.to_json()      # rounding twice changes nothing
+
+
+@pytest.mark.parametrize("significant, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError)])
+def test_round_numbers_rejects_bad_digit_counts(significant, error):
+    with pytest.raises(error, match="significant"):
+        sample_history().round_numbers(significant)
+
+
 def test_history_accessors():
     history = sample_history()
     assert history.metric("accuracy") == ([2, 3], [0.5, 0.75])
