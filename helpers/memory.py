@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from helpers import plots, validate
+from helpers import parallel, plots, validate
 from helpers.checked import checked, float_array
 from helpers.data import MEMORY_NUM_SYMBOLS, memory_chance_level, memory_task, recall_accuracy
 from helpers.history import History
 from helpers.memory_numpy import glorot_uniform
-from helpers.run_cache import cached
+from helpers.run_cache import cached, is_cached
 from helpers.torch_lstm import LSTM, FastLSTM
 from helpers.torch_rnn import FastElmanRNN
 from helpers.training import EarlyStopping, fit, make_optimizer, single_threaded
@@ -394,20 +394,34 @@ def run(cfg: MemoryConfig, on_step=None) -> History:
     return cached(cfg.to_dict(), lambda: train(cfg, on_step), verbose=False)
 
 
+def run_many(configs, *, workers: int = 1) -> list[History]:
+    """`run` for every configuration, in order; the runs not stored yet train in `workers` processes
+    when `workers` > 1 (`helpers.parallel.train_missing`: the same numbers as a direct call)."""
+    configs = [checked_config(c) for c in configs]
+    missing = parallel.train_missing(run, configs, workers=workers, stored=lambda c: is_cached(c.to_dict()))
+    histories = [run(c) for c in configs]
+    for history, trained_now in zip(histories, missing):
+        if trained_now:
+            history.from_cache, history.source = False, "trained"
+    return histories
+
+
 # --- experiments ---------------------------------------------------------------------------------
 
-def choose_learning_rate(cfg: MemoryConfig, seeds, grid=LR_GRID) -> tuple[float, dict]:
+def choose_learning_rate(cfg: MemoryConfig, seeds, grid=LR_GRID, *, workers: int = 1) -> tuple[float, dict]:
     """The learning rate of `grid` with the best mean validation recall accuracy over `seeds` (ties:
-    the lower mean validation loss at the chosen steps) for the model and task of `cfg`.
+    the lower mean validation loss at the chosen steps) for the model and task of `cfg`; the runs
+    train in `workers` processes (`run_many`).
 
     Returns (lr, {lr: (mean validation accuracy, mean validation loss)}). Uses no test number."""
     cfg = checked_config(cfg)
     seeds = [validate.seed("seeds[i]", seed) for seed in seeds]
     if not seeds:
         validate.fail("seeds", "at least one seed", seeds)
+    histories = run_many([cfg.replace(lr=lr, seed=seed) for lr in grid for seed in seeds], workers=workers)
     scores = {}
-    for lr in grid:
-        finals = [run(cfg.replace(lr=lr, seed=seed)).final for seed in seeds]
+    for k, lr in enumerate(grid):
+        finals = [h.final for h in histories[k * len(seeds):(k + 1) * len(seeds)]]
         scores[lr] = (float(np.mean([f["accuracy"] for f in finals])), float(np.mean([f["loss"] for f in finals])))
     best = max(scores, key=lambda lr: (scores[lr][0], -scores[lr][1]))
     return best, scores
@@ -427,15 +441,17 @@ class SweepResult:
         return self.numbers[model][key]
 
 
-def sweep(name: str, values, seeds, configs: dict[str, MemoryConfig]) -> SweepResult:
+def sweep(name: str, values, seeds, configs: dict[str, MemoryConfig], *, workers: int = 1) -> SweepResult:
     """Run every model of `configs` ({model: base config}) at each value of the config entry `name` and
-    each seed (cached runs are loaded)."""
+    each seed (stored runs are loaded; the others train in `workers` processes, `run_many`)."""
     validate.choice("name", name, _SETTABLE)
     seeds = tuple(validate.seed("seeds[i]", seed) for seed in seeds)
+    grid = {model: [[checked_config(base).replace(**{name: value, "seed": seed}) for seed in seeds] for value in values]
+            for model, base in configs.items()}
+    histories = iter(run_many([c for rows in grid.values() for row in rows for c in row], workers=workers))
     numbers = {}
-    for model, base in configs.items():
-        finals = [[run(checked_config(base).replace(**{name: value, "seed": seed})).final for seed in seeds]
-                  for value in values]
+    for model, rows in grid.items():
+        finals = [[next(histories).final for _ in row] for row in rows]
         numbers[model] = {key: np.array([[f[key] for f in row] for row in finals])
                           for key in ("test_accuracy", "test_loss", "reached_target")}
     return SweepResult(name, tuple(values), seeds, numbers)

@@ -19,10 +19,8 @@ committed results); `run_many` / `sweep`; `plot_*(ax, data, ...)`.
 """
 from __future__ import annotations
 
-import atexit
-import concurrent.futures
 import dataclasses
-import multiprocessing
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -31,9 +29,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from helpers import plots, validate
+from helpers import parallel, plots, validate
 from helpers.checked import checked
-from helpers.course import link
 from helpers.data import DIGITS, PALINDROME_ENCODINGS, train_validation_test_palindromes
 from helpers.history import STOP_TARGET, History
 from helpers.memory import bootstrap_interval  # noqa: F401  (one bootstrap for both sweeps)
@@ -312,53 +309,21 @@ def run(cfg, cache_dir=None, verbose: bool = True) -> History:
     return cached(c.to_dict(), lambda: train(c), cache_dir, verbose=verbose)
 
 
-def _run_in_worker(cfg: Config, cache_dir) -> None:
-    run(cfg, cache_dir, verbose=False)   # `fit` trains on one torch thread (the workbook's rule)
-
-
-_pools: dict[int, concurrent.futures.ProcessPoolExecutor] = {}
-
-
-def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
-    """The process pool with `workers` workers, started on first use and kept for later calls
-    (starting a worker imports torch: seconds that a sweep would otherwise pay at every length)."""
-    if workers not in _pools:
-        _pools[workers] = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"))
-    return _pools[workers]
-
-
-@atexit.register
-def _shut_pools_down() -> None:
-    """Stop the worker processes before the interpreter tears its modules down."""
-    for pool in _pools.values():
-        pool.shutdown(wait=True, cancel_futures=True)
-    _pools.clear()
+def _store(cfg: Config, cache_dir) -> None:
+    run(cfg, cache_dir, verbose=False)   # in a worker process (`helpers.parallel`)
 
 
 def run_many(configs, *, workers: int = 1, cache_dir=None) -> list[History]:
     """`run` for every configuration, in order. Runs not stored yet train in `workers` processes
-    when `workers` > 1; every run trains on one torch thread either way (`fit`'s rule), so a worker
-    and a direct call give the same numbers. When a notebook's own code replaced helpers objects
-    (`helpers.course.link.installed`), the runs train in this process: a worker would import helpers
-    afresh, without that code. `from_cache` is True only for the runs that were already stored
-    before this call."""
+    when `workers` > 1 (`helpers.parallel.train_missing`); every run trains on one torch thread either
+    way (`fit`'s rule), so a worker and a direct call give the same numbers. `from_cache` is True only
+    for the runs that were already stored before this call."""
     configs = [as_config(c) for c in configs]
-    workers = validate.positive_int("workers", workers)
-    to_train = [c for c in configs if not is_cached(c.to_dict(), cache_dir)]
-    if workers > 1 and len(to_train) > 1 and link.installed:
-        print(f"run_many: your code replaces helpers' {', '.join(sorted(link.installed))}; "
-              f"{len(to_train)} runs train in this process instead of {workers} workers")
-        workers = 1
-    if workers > 1 and len(to_train) > 1:
-        try:
-            list(_pool(workers).map(_run_in_worker, to_train, [cache_dir] * len(to_train)))
-        except concurrent.futures.process.BrokenProcessPool:
-            del _pools[workers]  # a worker died: start a fresh pool next time
-            raise
+    missing = parallel.train_missing(functools.partial(_store, cache_dir=cache_dir), configs, workers=workers,
+                                     stored=lambda c: is_cached(c.to_dict(), cache_dir))
     histories = [run(c, cache_dir, verbose=False) for c in configs]  # loads what the workers made
-    for history, c in zip(histories, configs):
-        if c in to_train:   # trained by this call (in a worker), then loaded here
+    for history, trained_now in zip(histories, missing):
+        if trained_now:
             history.from_cache, history.source = False, "trained"
     return histories
 

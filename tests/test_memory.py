@@ -310,3 +310,15 @@ def test_glorot_initialisation_of_the_pytorch_rnn_matches_the_numpy_rnn():
     assert "init" not in config().to_dict() and config(init="glorot", model="rnn").to_dict()["init"] == "glorot"
     with pytest.raises(ValueError, match="init: expected 'torch' for the LSTM"):
         config(model="lstm", init="glorot")
+
+
+def test_worker_processes_and_a_direct_call_give_the_same_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBOOK_CACHE_DIR", str(tmp_path / "here"))
+    configs = [config(model=m, seed=s, **TINY) for m in ("rnn", "lstm") for s in (0, 1)]
+    here = memory.run_many(configs)
+    monkeypatch.setenv("WORKBOOK_CACHE_DIR", str(tmp_path / "there"))   # inherited by the workers
+    there = memory.run_many(configs, workers=2)
+    assert [h.loss for h in here] == [h.loss for h in there] and [h.final for h in here] == [h.final for h in there]
+    assert not any(h.from_cache for h in here + there) and {h.source for h in here + there} == {"trained"}
+    again = memory.sweep("seed", [0, 1], [0], {m: config(model=m, **TINY) for m in ("rnn", "lstm")}, workers=2)
+    assert again.of("lstm", "test_accuracy")[:, 0].tolist() == [h.final["test_accuracy"] for h in there[2:]]
