@@ -176,7 +176,7 @@ class LSTMRecurrence(torch.autograd.Function):
         kept = T if any(ctx.needs_input_grad) else 1     # steps whose gates stay for backward (none in eval)
         sigmoids = x.new_empty(kept, B, 4 * H)       # i, f, o and sigmoid(2 a_g) of every step
         gs = x.new_empty(kept, B, H)                 # candidate g_t = tanh(a_g)
-        cs = x.new_empty(kept + 1, B, H)             # c_0 ... c_T
+        cs = x.new_empty(kept + 1, B, H)             # c_0 ... c_T (in evaluation: two slots, in turn)
         tanh_cs = x.new_empty(kept, B, H)
         cs[0] = c0
         two, minus_one = x.new_tensor(2.0), x.new_tensor(-1.0)     # 0-dim: no scalar conversion per op
