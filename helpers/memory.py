@@ -396,14 +396,9 @@ def run(cfg: MemoryConfig, on_step=None) -> History:
 
 def run_many(configs, *, workers: int = 1) -> list[History]:
     """`run` for every configuration, in order; the runs not stored yet train in `workers` processes
-    when `workers` > 1 (`helpers.parallel.train_missing`: the same numbers as a direct call)."""
-    configs = [checked_config(c) for c in configs]
-    missing = parallel.train_missing(run, configs, workers=workers, stored=lambda c: is_cached(c.to_dict()))
-    histories = [run(c) for c in configs]
-    for history, trained_now in zip(histories, missing):
-        if trained_now:
-            history.from_cache, history.source = False, "trained"
-    return histories
+    when `workers` > 1 (`helpers.parallel.run_many`: the same numbers as a direct call)."""
+    return parallel.run_many(run, run, [checked_config(c) for c in configs], workers=workers,
+                             stored=lambda c: is_cached(c.to_dict()))
 
 
 # --- experiments ---------------------------------------------------------------------------------

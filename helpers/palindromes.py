@@ -309,23 +309,14 @@ def run(cfg, cache_dir=None, verbose: bool = True) -> History:
     return cached(c.to_dict(), lambda: train(c), cache_dir, verbose=verbose)
 
 
-def _store(cfg: Config, cache_dir) -> None:
-    run(cfg, cache_dir, verbose=False)   # in a worker process (`helpers.parallel`)
-
-
 def run_many(configs, *, workers: int = 1, cache_dir=None) -> list[History]:
     """`run` for every configuration, in order. Runs not stored yet train in `workers` processes
-    when `workers` > 1 (`helpers.parallel.train_missing`); every run trains on one torch thread either
+    when `workers` > 1 (`helpers.parallel.run_many`); every run trains on one torch thread either
     way (`fit`'s rule), so a worker and a direct call give the same numbers. `from_cache` is True only
     for the runs that were already stored before this call."""
-    configs = [as_config(c) for c in configs]
-    missing = parallel.train_missing(functools.partial(_store, cache_dir=cache_dir), configs, workers=workers,
-                                     stored=lambda c: is_cached(c.to_dict(), cache_dir))
-    histories = [run(c, cache_dir, verbose=False) for c in configs]  # loads what the workers made
-    for history, trained_now in zip(histories, missing):
-        if trained_now:
-            history.from_cache, history.source = False, "trained"
-    return histories
+    quiet_run = functools.partial(run, cache_dir=cache_dir, verbose=False)   # picklable: the workers run it too
+    return parallel.run_many(quiet_run, quiet_run, [as_config(c) for c in configs], workers=workers,
+                             stored=lambda c: is_cached(c.to_dict(), cache_dir))
 
 
 # ----------------------------------------------------------------------------------------------

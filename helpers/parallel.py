@@ -1,4 +1,4 @@
-"""Train the missing runs of a sweep in worker processes (`palindromes.run_many`, `memory.run_many`).
+"""Train the missing runs of a sweep in worker processes (`run_many`, used by `palindromes` and `memory`).
 
 Each worker trains a run through the run cache (`helpers.run_cache.cached`), which stores it; the
 caller then loads every run in order. A run trains on one torch thread wherever it runs (`fit`'s rule),
@@ -54,3 +54,14 @@ def train_missing(store: Callable, configs: Sequence, *, workers: int, stored: C
             del _pools[workers]  # a worker died: start a fresh pool next time
             raise
     return missing
+
+
+def run_many(run: Callable, store: Callable, configs: Sequence, *, workers: int, stored: Callable) -> list:
+    """`run(config)` for every config, in order, after `train_missing` trained the missing ones in
+    `workers` processes; `from_cache` is True only for the runs that were stored before this call."""
+    missing = train_missing(store, configs, workers=workers, stored=stored)
+    histories = [run(c) for c in configs]   # loads what the workers stored
+    for history, trained_now in zip(histories, missing):
+        if trained_now:
+            history.from_cache, history.source = False, "trained"
+    return histories

@@ -369,11 +369,11 @@ def train(c, on_step=None, model=None) -> History:
                   evaluate=lambda m: evaluate_sine(m, validation), eval_every=c.eval_every,
                   best_metric=SELECTION_METRIC, best_mode="min", on_step=report,
                   desc=f"sine {c.model} lr {c.lr:g}", config=c.as_dict())
-    history.round_numbers()   # stored runs: float32 precision
     with single_threaded():
         test = evaluate_sine(model)
-        return history.record_final(**{f"test_{name}": value for name, value in test.items()},
-                                    continuation=continuation_record(model))
+        history.record_final(**{f"test_{name}": value for name, value in test.items()},
+                             continuation=continuation_record(model))
+    return history.round_numbers()   # stored runs: float32 precision
 
 
 def run_model(c, retrain: bool | None = None, on_step=None) -> tuple[torch.nn.Module, History]:
