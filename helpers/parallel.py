@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import multiprocessing
+import signal
 from typing import Callable, Sequence
 
 from helpers import validate
@@ -22,8 +23,15 @@ def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     (starting a worker imports torch: seconds that a sweep would otherwise pay at every length)."""
     if workers not in _pools:
         _pools[workers] = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"))
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts)
     return _pools[workers]
+
+
+def _ignore_interrupts() -> None:
+    """Worker start: an interrupt (Ctrl-C, or Jupyter's, which signals the kernel's whole process
+    group) is for the notebook process. Its `map` then cancels the runs not yet started; the workers
+    finish and store the runs they are training, and the pool stays usable (no traceback per worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @atexit.register

@@ -1,6 +1,8 @@
 """helpers.parallel: which runs are missing, and no worker when a notebook replaced helpers' code."""
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from helpers import parallel
@@ -25,3 +27,10 @@ def test_nothing_trains_in_workers_when_a_notebook_replaced_helpers_code(monkeyp
 def test_bad_worker_counts_are_refused(workers, error):
     with pytest.raises(error, match="workers"):
         parallel.train_missing(never, [1], workers=workers, stored=lambda c: True)
+
+
+def test_workers_leave_interrupts_to_the_notebook_process():
+    """Jupyter interrupts (and stops) a kernel with SIGINT to its process group: a worker that took it
+    would die with a traceback and break the pool. The workers ignore it."""
+    handler = parallel._pool(2).submit(signal.getsignal, signal.SIGINT).result()
+    assert handler == signal.SIG_IGN
