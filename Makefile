@@ -68,7 +68,8 @@ sync: $(STAMP)
 
 # Full mode: every notebook executed top to bottom; writes figures/ (executed copies go to build/).
 # Runs found in the run cache or in the committed results/ are reused; RETRAIN=1 trains every run again
-# (and rewrites results/). WORKBOOK_LONG_SWEEP=1: notebook 05 also trains its long palindrome lengths.
+# (and rewrites results/). WORKBOOK_LONG_SWEEP=1: notebook 05 also trains its long palindrome lengths
+# and its RNN with the LSTM's parameter count.
 figures: $(STAMP)
 	$(if $(filter 1 true yes,$(RETRAIN)),WORKBOOK_RETRAIN=1) WORKBOOK_LONG_SWEEP=1 \
 		$(PY) -m helpers.run_notebooks --out build/executed $(NOTEBOOKS)
