@@ -1,4 +1,4 @@
-"""helpers.parallel: which runs are missing, and no worker when a notebook replaced helpers' code."""
+"""helpers.parallel: missing runs, no workers when a notebook replaced helpers' code, interrupts left to the notebook."""
 from __future__ import annotations
 
 import signal
