@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from helpers import parallel, plots, validate
+from helpers import parallel, parameter_counts, plots, validate
 from helpers.checked import checked, float_array
 from helpers.data import MEMORY_NUM_SYMBOLS, memory_chance_level, memory_task, recall_accuracy
 from helpers.history import History
@@ -154,55 +154,13 @@ def checked_config(value) -> MemoryConfig:
     return MemoryConfig(**value)
 
 
-def sizes_arguments(input_size, hidden_size, output_size) -> dict:
-    """Checked arguments of the parameter counts: three positive integer sizes."""
-    return {"input_size": validate.positive_int("input_size", input_size),
-            "hidden_size": validate.positive_int("hidden_size", hidden_size),
-            "output_size": validate.positive_int("output_size", output_size)}
-
-
-def matching_arguments(lstm_hidden_size, input_size, output_size) -> dict:
-    """Checked arguments of `matching_rnn_hidden_size`: three positive integer sizes."""
-    return {"lstm_hidden_size": validate.positive_int("lstm_hidden_size", lstm_hidden_size),
-            "input_size": validate.positive_int("input_size", input_size),
-            "output_size": validate.positive_int("output_size", output_size)}
-
-
-@checked(sizes_arguments)
-def rnn_parameter_count(input_size: int, hidden_size: int, output_size: int) -> int:
-    """H (D + H + 1) recurrent plus O (H + 1) read-out parameters of the Elman RNN."""
-    D, H, O = input_size, hidden_size, output_size
-    return H * (D + H + 1) + O * (H + 1)
-
-
-@checked(sizes_arguments)
-def lstm_parameter_count(input_size: int, hidden_size: int, output_size: int) -> int:
-    """4 H (D + H + 1) gate plus O (H + 1) read-out parameters of the LSTM."""
-    D, H, O = input_size, hidden_size, output_size
-    return 4 * H * (D + H + 1) + O * (H + 1)
-
-
-@checked(matching_arguments)
-def matching_rnn_hidden_size(lstm_hidden_size: int, input_size: int, output_size: int) -> int:
-    """The RNN hidden size whose parameter count is closest to that of an LSTM with `lstm_hidden_size`.
-
-    Solves H^2 + (D + O + 1) H + O = P for the LSTM's count P and rounds to the nearer integer count.
-    """
-    H, D, O = lstm_hidden_size, input_size, output_size
-    target = lstm_parameter_count(D, H, O)
-    b = D + O + 1
-    root = (-b + math.sqrt(b * b - 4 * (O - target))) / 2
-    candidates = {max(1, math.floor(root)), math.floor(root) + 1}
-    return min(candidates, key=lambda h: (abs(rnn_parameter_count(D, h, O) - target), h))
-
-
 def compared_configs(**overrides) -> dict[str, MemoryConfig]:
     """{"rnn": ..., "lstm": ...} for one task: `hidden_size` (default 32) is the LSTM's, the RNN gets the
-    hidden size with the nearest parameter count (`matching_rnn_hidden_size`)."""
+    hidden size with the nearest parameter count (`parameter_counts.matching_rnn_hidden_size`)."""
     lstm = config(**{**overrides, "model": "lstm"})
     K = lstm.num_symbols
-    return {"rnn": lstm.replace(model="rnn", hidden_size=matching_rnn_hidden_size(lstm.hidden_size, K + 2, K + 1)),
-            "lstm": lstm}
+    rnn_hidden = parameter_counts.matching_rnn_hidden_size(lstm.hidden_size, K + 2, K + 1)
+    return {"rnn": lstm.replace(model="rnn", hidden_size=rnn_hidden), "lstm": lstm}
 
 
 def build_model(cfg: MemoryConfig) -> torch.nn.Module:

@@ -38,8 +38,8 @@ import helpers  # noqa: E402
 from bad_values import (ERROR, EITHER, Arg, flag, floats, index, instance, labels, option, real,  # noqa: E402
                         seed, shape_tuple, size, text)
 from helpers import (data, digits, gradcheck, history, memory, memory_numpy, numpy_lstm, numpy_rnn,  # noqa: E402
-                     palindromes, plots, run_cache, sine, sync, torch_lstm, torch_rnn, training, validate,
-                     vanishing, widgets, workbook)
+                     palindromes, parameter_counts, plots, run_cache, sine, sync, torch_lstm, torch_rnn, training,
+                     validate, vanishing, widgets, workbook)
 from helpers import framework as fw  # noqa: E402
 from helpers.framework import base, conv, pooling  # noqa: E402
 from helpers.framework import sigmoid as sigmoid_module  # noqa: E402
@@ -468,8 +468,9 @@ ROWS += [
         cfg=instance(built(lambda: memory.config(hidden_size=4)))),
     row("memory.task_tensors", lambda batch_size, seed: memory.task_tensors(batch_size, memory.config(), seed),
         batch_size=size(3), seed=seed()),
-    row("memory.rnn_parameter_count", lambda input_size, hidden_size, output_size: memory.rnn_parameter_count(
-        input_size, hidden_size, output_size), input_size=size(3), hidden_size=size(4), output_size=size(2)),
+    row("parameter_counts.rnn_parameter_count", lambda input_size, hidden_size, output_size:
+        parameter_counts.rnn_parameter_count(input_size, hidden_size, output_size),
+        input_size=size(3), hidden_size=size(4), output_size=size(2)),
     row("memory.hidden_state_gradient_norms", lambda x: memory.hidden_state_gradient_norms(
         memory.build_model(memory.config(hidden_size=4)), x), x=floats(2, 4, 11, free=(0, 1), as_torch=True)),
     row("palindromes.config", lambda length, lr, hidden_size, seed: palindromes.config(
@@ -608,10 +609,11 @@ ROWS += [
         symbols=labels((4, 2), 5), num_symbols=size(5)),
     row("memory.recall_per_position", lambda logits: memory.recall_per_position(logits, np.zeros((2, 3), dtype=int),
         np.ones((2, 3), dtype=bool)), logits=floats(2, 3, 4, free=(2,), as_torch=True)),
-    row("memory.lstm_parameter_count", lambda input_size, hidden_size, output_size: memory.lstm_parameter_count(
-        input_size, hidden_size, output_size), input_size=size(3), hidden_size=size(4), output_size=size(2)),
-    row("memory.matching_rnn_hidden_size", lambda lstm_hidden_size: memory.matching_rnn_hidden_size(
-        lstm_hidden_size, 11, 10), lstm_hidden_size=size(8)),
+    row("parameter_counts.lstm_parameter_count", lambda input_size, hidden_size, output_size:
+        parameter_counts.lstm_parameter_count(input_size, hidden_size, output_size),
+        input_size=size(3), hidden_size=size(4), output_size=size(2)),
+    row("parameter_counts.matching_rnn_hidden_size", lambda lstm_hidden_size:
+        parameter_counts.matching_rnn_hidden_size(lstm_hidden_size, 11, 10), lstm_hidden_size=size(8)),
     row("palindromes.train", lambda cfg: palindromes.train(cfg).loss, cfg=instance(built(tiny_palindromes))),
     row("palindromes.as_config", lambda value: palindromes.as_config(value), names={"value": "config"},
         value=instance({"length": 5})),

@@ -21,8 +21,8 @@ from helpers import memory  # noqa: E402
 from helpers.data import memory_chance_level, memory_task  # noqa: E402
 from helpers.gradcheck import check, numerical_gradient_array  # noqa: E402
 from helpers.history import History  # noqa: E402
-from helpers.memory import (build_model, config, hidden_state_gradient_norms, lstm_parameter_count,  # noqa: E402
-                            matching_rnn_hidden_size, rnn_parameter_count)
+from helpers.memory import build_model, config, hidden_state_gradient_norms  # noqa: E402
+from helpers.parameter_counts import lstm_parameter_count, matching_rnn_hidden_size, rnn_parameter_count  # noqa: E402
 from helpers.numpy_lstm import lstm_forward  # noqa: E402
 from helpers.numpy_rnn import rnn_forward  # noqa: E402
 from helpers.torch_lstm import fused_gate_weights  # noqa: E402
