@@ -422,6 +422,16 @@ def bootstrap_interval(values, *, level: float = 0.95, resamples: int = 2000, se
     return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, (1 + level) / 2))
 
 
+def intervals_apart(values, others) -> bool:
+    """True when `values` (S,) are ahead of `others` (S',): the lower end of their 95 % bootstrap interval
+    of the mean (`bootstrap_interval`) lies above the upper end of the others'. The verdict rule of the
+    model comparisons in notebooks 04 and 05."""
+    for name, group in (("values", values), ("others", others)):
+        if validate.array(name, group, ndim=1).size == 0:
+            validate.fail(name, "at least one value", group)
+    return bootstrap_interval(values)[0] > bootstrap_interval(others)[1]
+
+
 def sweep_table(result: SweepResult, lrs: dict | None = None) -> str:
     """One line per model and value: fraction of seeds reaching the target, mean test recall with its
     95 % bootstrap interval, mean test loss (and the model's learning rate when `lrs` is given)."""

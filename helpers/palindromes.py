@@ -33,7 +33,7 @@ from helpers import parallel, plots, validate
 from helpers.checked import checked
 from helpers.data import DIGITS, PALINDROME_ENCODINGS, train_validation_test_palindromes
 from helpers.history import STOP_TARGET, History
-from helpers.memory import bootstrap_interval  # noqa: F401  (one bootstrap for both sweeps)
+from helpers.memory import bootstrap_interval, intervals_apart  # noqa: F401  (one bootstrap for both sweeps)
 from helpers.run_cache import cached, is_cached
 from helpers.torch_lstm import FastLSTM
 from helpers.torch_rnn import FastElmanRNN, checked_sequence

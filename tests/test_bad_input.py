@@ -481,6 +481,8 @@ ROWS += [
     row("palindromes.accuracy", lambda inputs, targets: palindromes.accuracy(palindromes.build_model(
         palindromes.config(hidden_size=4)), inputs, targets), inputs=floats(3, 4, 1, free=(1,), as_torch=True),
         targets=labels((3,), 10, free=())),
+    row("memory.intervals_apart", lambda values, others: memory.intervals_apart(values, others),
+        values=floats(5, low=0.0), others=floats(4, low=0.0)),
     row("palindromes.bootstrap_interval", lambda values, level, resamples, seed: palindromes.bootstrap_interval(
         values, level=level, resamples=resamples, seed=seed), values=floats(5, low=0.0), level=real(0.9, 0.0, 1.0), resamples=size(50),
         seed=seed(generator=False)),

@@ -1,6 +1,6 @@
 """helpers.memory: the task formula of notebook 04 against the generator, the config, disjoint splits,
 parameter counts, dh_T/dh_t against finite differences of the NumPy models, the protocol (best step,
-test numbers, learning rate chosen on validation), the bootstrap interval, plots, bad input."""
+test numbers, learning rate chosen on validation), the bootstrap interval and its verdict rule, plots, bad input."""
 from __future__ import annotations
 
 import dataclasses
@@ -91,9 +91,11 @@ def test_config_is_frozen_and_validated_once():
     (lambda: config(target_accuracy=1.5), "target_accuracy"),
     (lambda: config(optimizer="rmsprop"), "optimizer"),
     (lambda: config().replace(clip="none"), "clip"),
-    (lambda: matching_rnn_hidden_size(0, 10, 9), "lstm_hidden_size"),
     (lambda: memory.train("lstm"), "config"),
     (lambda: memory.bootstrap_interval([]), "values"),
+    (lambda: memory.intervals_apart([], [1.0]), "values"),
+    (lambda: memory.intervals_apart([1.0], []), "others"),
+    (lambda: memory.intervals_apart([1.0], np.ones((2, 2))), "others"),
     (lambda: memory.sweep("width", [1], [0], {"lstm": config()}), "name"),
     (lambda: hidden_state_gradient_norms(build_model(config(hidden_size=3)), np.zeros((2, 1, 11))), "x"),
 ])
@@ -109,13 +111,6 @@ def test_parameter_count_formulas_match_the_models(model, hidden):
     cfg = config(model=model, hidden_size=hidden)
     formula = (rnn_parameter_count if model == "rnn" else lstm_parameter_count)(11, hidden, 10)
     assert parameter_count(build_model(cfg)) == formula
-
-
-@pytest.mark.parametrize("lstm_hidden, D, O", [(32, 11, 10), (8, 6, 5), (50, 3, 2), (1, 1, 1)])
-def test_matching_rnn_hidden_size_is_the_closest_count(lstm_hidden, D, O):
-    target = lstm_parameter_count(D, lstm_hidden, O)
-    best = min(range(1, 400), key=lambda h: (abs(rnn_parameter_count(D, h, O) - target), h))
-    assert matching_rnn_hidden_size(lstm_hidden, D, O) == best
 
 
 def test_compared_configs_give_the_rnn_the_lstms_parameter_count():
@@ -250,6 +245,17 @@ def test_bootstrap_interval_covers_the_mean_and_collapses_for_equal_values():
     assert low < values.mean() < high and 0.1 <= low and high <= 1.0
     assert memory.bootstrap_interval(np.full(10, 0.4)) == (pytest.approx(0.4), pytest.approx(0.4))
     assert memory.bootstrap_interval(values) == (low, high)      # seeded
+
+
+def test_intervals_apart_only_when_the_bootstrap_intervals_do_not_overlap():
+    learned, failed = np.array([1.0, 0.99, 1.0, 0.98, 1.0]), np.array([0.1, 0.12, 0.09, 0.11, 0.1])
+    assert memory.intervals_apart(learned, failed) and not memory.intervals_apart(failed, learned)
+    mostly_learned, once_learned = np.array([1.0, 0.1, 1.0, 0.1, 1.0]), np.array([0.1, 0.1, 0.1, 0.1, 1.0])
+    assert not memory.intervals_apart(learned, mostly_learned)     # its interval reaches up to 1
+    assert not memory.intervals_apart(once_learned, failed)        # its interval reaches down to 0.1
+    assert not memory.intervals_apart(learned, learned)           # equal intervals: not apart
+    low, high = memory.bootstrap_interval(failed)
+    assert memory.intervals_apart(np.full(3, high + 0.01), failed) and not memory.intervals_apart(np.full(3, low), failed)
 
 
 def fake_result():
